@@ -1,0 +1,94 @@
+package obs
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are the hub's Prometheus metrics on their own registry, so a
+// test can build as many hubs as it likes.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	// EventsTotal counts events by type and result (accepted, duplicate, rejected).
+	EventsTotal *prometheus.CounterVec
+	// IngestSeconds is the time from a submission entering the pipeline to its commit.
+	IngestSeconds prometheus.Histogram
+	// WriterBatchSize is the number of events per write transaction.
+	WriterBatchSize prometheus.Histogram
+	// WriterQueueDepth is the number of submissions waiting for the writer.
+	WriterQueueDepth prometheus.Gauge
+	// WriterCommitSeconds is the duration of one write transaction.
+	WriterCommitSeconds prometheus.Histogram
+	// WriterRetries counts batches run again after a retryable conflict.
+	WriterRetries prometheus.Counter
+	// QuarantinedTotal counts payloads put in quarantine, by reason class.
+	QuarantinedTotal *prometheus.CounterVec
+	// HTTPRequests counts API requests by route pattern, method and status code.
+	HTTPRequests *prometheus.CounterVec
+	// HTTPSeconds is the API request duration by route pattern.
+	HTTPSeconds *prometheus.HistogramVec
+	// AuthFailures counts rejected credentials by reason (missing, unknown, scope).
+	AuthFailures *prometheus.CounterVec
+}
+
+// NewMetrics registers every metric, plus the Go and process collectors.
+func NewMetrics() *Metrics {
+	r := prometheus.NewRegistry()
+	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	f := func(c prometheus.Collector) { r.MustRegister(c) }
+	lat := []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 2.5, 5}
+	m := &Metrics{
+		Registry: r,
+		EventsTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "crossdock_events_total", Help: "Events taken in, by type and result (accepted, duplicate, rejected).",
+		}, []string{"type", "result"}),
+		IngestSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "crossdock_ingest_seconds", Help: "Time from a submission entering the pipeline to its durable commit.", Buckets: lat,
+		}),
+		WriterBatchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "crossdock_writer_batch_size", Help: "Events per write transaction (group commit).",
+			Buckets: []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000},
+		}),
+		WriterQueueDepth: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "crossdock_writer_queue_depth", Help: "Submissions waiting for the writer.",
+		}),
+		WriterCommitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "crossdock_writer_commit_seconds", Help: "Duration of one write transaction, commit included.", Buckets: lat,
+		}),
+		WriterRetries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "crossdock_writer_retries_total", Help: "Write batches run again after a retryable conflict.",
+		}),
+		QuarantinedTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "crossdock_quarantined_total", Help: "Payloads kept in quarantine, by reason class.",
+		}, []string{"reason"}),
+		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "crossdock_http_requests_total", Help: "API requests by route, method and status code.",
+		}, []string{"route", "method", "code"}),
+		HTTPSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "crossdock_http_request_seconds", Help: "API request duration by route.", Buckets: lat,
+		}, []string{"route"}),
+		AuthFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "crossdock_auth_failures_total", Help: "Rejected credentials by reason.",
+		}, []string{"reason"}),
+	}
+	f(m.EventsTotal)
+	f(m.IngestSeconds)
+	f(m.WriterBatchSize)
+	f(m.WriterQueueDepth)
+	f(m.WriterCommitSeconds)
+	f(m.WriterRetries)
+	f(m.QuarantinedTotal)
+	f(m.HTTPRequests)
+	f(m.HTTPSeconds)
+	f(m.AuthFailures)
+	return m
+}
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
+}

@@ -1,0 +1,162 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned by single-record reads when nothing matches.
+var ErrNotFound = errors.New("not found")
+
+// ErrConflict is returned by Tx.AppendEvents when an event the caller
+// believed new was inserted meanwhile by another writer (PostgreSQL with
+// several nodes). The caller rolls back and runs the batch again.
+var ErrConflict = errors.New("concurrent write conflict")
+
+// EventKey is an event's idempotency key.
+type EventKey struct {
+	Source string
+	ID     string
+}
+
+// EventRecord is one appended event, inbound or derived.
+type EventRecord struct {
+	Seq           int64 // assigned by AppendEvents, monotonic
+	Source        string
+	ID            string
+	Type          string
+	Subject       string
+	ShipmentID    string // shipment whose timeline it belongs to; "" if none
+	Time          time.Time
+	ReceivedAt    time.Time
+	CorrelationID string
+	CausationID   string // "source id" of the cause for derived events
+	Principal     string // who submitted it (API key name); "" for derived
+	Data          []byte // JSON, as received
+}
+
+// Key returns the event's idempotency key.
+func (e EventRecord) Key() EventKey { return EventKey{Source: e.Source, ID: e.ID} }
+
+// ShipmentRecord is a shipment projection row. State is the projection's
+// JSON (owned by package shipment); the other fields are copies of it kept
+// as columns for filtering.
+type ShipmentRecord struct {
+	ID         string
+	Visible    bool // false until the order is known; readers skip invisible rows
+	Status     string
+	CustomerID string
+	State      []byte
+	UpdatedAt  time.Time
+}
+
+// VehicleRecord is a vehicle projection row; State is owned by the pipeline.
+type VehicleRecord struct {
+	ID        string
+	State     []byte
+	UpdatedAt time.Time
+}
+
+// QuarantineRecord keeps a rejected payload for inspection and replay.
+type QuarantineRecord struct {
+	ID          string // uuid v7
+	ReceivedAt  time.Time
+	Source      string // the event's source when it could be read, else the principal
+	Principal   string // API key name that sent it
+	Reason      string // one line: the first error
+	Errors      []byte // JSON array of {field, message}
+	ContentType string
+	Payload     []byte // exactly as received (may be cut at the body limit)
+	Truncated   bool
+	ReplayedAt  *time.Time // last replay attempt
+	ReplayState string     // "" (never replayed) | "accepted" | "duplicate" | "rejected"
+}
+
+// ShipmentFilter selects visible shipments, ordered by (UpdatedAt, ID).
+type ShipmentFilter struct {
+	Status       string
+	CustomerID   string
+	UpdatedSince time.Time // zero: no bound; inclusive
+	After        *ShipmentCursor
+	Limit        int // 1..1000
+}
+
+// ShipmentCursor is the position after which a shipment page starts.
+type ShipmentCursor struct {
+	UpdatedAt time.Time
+	ID        string
+}
+
+// QuarantineFilter selects quarantine items, newest first.
+type QuarantineFilter struct {
+	Source string // exact match; "" for all
+	Before string // id cursor: items with ID < Before; "" for none
+	Limit  int    // 1..1000
+}
+
+// Store is the read side and the writer's transaction factory. All methods
+// are safe for concurrent use. Reads never block on the writer.
+type Store interface {
+	// Dialect is "sqlite" or "postgres".
+	Dialect() string
+	// Begin starts a write transaction. Only the pipeline's writer calls it;
+	// on SQLite there is exactly one writer connection.
+	Begin(ctx context.Context) (Tx, error)
+
+	Shipment(ctx context.Context, id string) (ShipmentRecord, error) // ErrNotFound if absent or invisible
+	Shipments(ctx context.Context, f ShipmentFilter) ([]ShipmentRecord, error)
+	// Timeline lists the events of a shipment ordered by (Time, Seq), at most
+	// limit, starting strictly after the cursor when it is non-nil.
+	Timeline(ctx context.Context, shipmentID string, after *TimelineCursor, limit int) ([]EventRecord, error)
+	Event(ctx context.Context, key EventKey) (EventRecord, error)
+	Vehicle(ctx context.Context, id string) (VehicleRecord, error)
+	Quarantine(ctx context.Context, f QuarantineFilter) ([]QuarantineRecord, error)
+	QuarantineItem(ctx context.Context, id string) (QuarantineRecord, error)
+	// Counts reports row counts for metrics and readiness.
+	Counts(ctx context.Context) (Counts, error)
+
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// TimelineCursor is the position after which a timeline page starts.
+type TimelineCursor struct {
+	Time time.Time
+	Seq  int64
+}
+
+// Counts are table sizes.
+type Counts struct {
+	Events     int64
+	Shipments  int64
+	Quarantine int64
+}
+
+// Tx is one write transaction of a batch. Methods take and return whole
+// slices so an implementation can do each in one round trip. A Tx is used
+// by one goroutine. After Commit or Rollback it must not be used; Rollback
+// after Commit is a no-op, so `defer tx.Rollback()` is safe.
+type Tx interface {
+	// ExistingEvents reports which of keys are already stored.
+	ExistingEvents(ctx context.Context, keys []EventKey) (map[EventKey]bool, error)
+	// AppendEvents inserts evs in order, assigning Seq to each (evs is
+	// modified in place). The caller has removed duplicates it knows of; if a
+	// key is stored meanwhile, AppendEvents returns ErrConflict.
+	AppendEvents(ctx context.Context, evs []EventRecord) error
+	// LockShipments returns the stored records of ids (absent ids are absent
+	// from the map) and locks them against other writers until the
+	// transaction ends. An implementation may create placeholder rows
+	// (Visible false, empty State) to lock ids that have none.
+	LockShipments(ctx context.Context, ids []string) (map[string]ShipmentRecord, error)
+	// PutShipments inserts or replaces records.
+	PutShipments(ctx context.Context, recs []ShipmentRecord) error
+	// LockVehicles and PutVehicles are the same for vehicles.
+	LockVehicles(ctx context.Context, ids []string) (map[string]VehicleRecord, error)
+	PutVehicles(ctx context.Context, recs []VehicleRecord) error
+	// PutQuarantine inserts or replaces quarantine records by ID.
+	PutQuarantine(ctx context.Context, recs []QuarantineRecord) error
+
+	Commit() error
+	Rollback() error
+}
