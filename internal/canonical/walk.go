@@ -75,8 +75,8 @@ func (o obj) str(name string, required bool, max int) (string, bool) {
 		}
 		return "", false
 	}
-	var s string
-	if bytes.TrimSpace(raw)[0] != '"' || json.Unmarshal(raw, &s) != nil {
+	s, ok := decodeString(raw)
+	if !ok {
 		o.c.add(o.at(name), "must be a string, not %s", jsonKind(raw))
 		return "", false
 	}
@@ -237,4 +237,22 @@ func quoteList(xs []string) string {
 func (o obj) point(required bool) {
 	o.rng("lat", required, -90, 90)
 	o.rng("lon", required, -180, 180)
+}
+
+// decodeString decodes a JSON string value. Strings without escapes (the
+// common case) are sliced directly: the enclosing document was already
+// checked to be valid JSON.
+func decodeString(raw json.RawMessage) (string, bool) {
+	b := bytes.TrimSpace(raw)
+	if len(b) < 2 || b[0] != '"' {
+		return "", false
+	}
+	if bytes.IndexByte(b, '\\') < 0 {
+		return string(b[1 : len(b)-1]), true
+	}
+	var s string
+	if json.Unmarshal(b, &s) != nil {
+		return "", false
+	}
+	return s, true
 }
