@@ -1,0 +1,209 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"path"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"github.com/crossdockhq/crossdock/internal/canonical"
+	"github.com/crossdockhq/crossdock/internal/obs"
+	"github.com/crossdockhq/crossdock/internal/pipeline"
+	"github.com/crossdockhq/crossdock/internal/store"
+)
+
+// Version is the API's version string in the OpenAPI description.
+const Version = "1.0.0"
+
+// Options are the API's dependencies and limits.
+type Options struct {
+	Store          store.Store
+	Pipeline       *pipeline.Pipeline
+	Keys           *KeyRing
+	Metrics        *obs.Metrics
+	Logger         *slog.Logger
+	MaxBodyBytes   int64 // request body limit; default 4 MiB
+	MaxBatchEvents int   // events per POST; default 1000
+	Limits         canonical.Limits
+	Now            func() time.Time
+	// Ready reports whether storage is open and migrated (for /readyz).
+	Ready func(ctx context.Context) error
+}
+
+// Server serves the hub's HTTP surface: /api/v1, /healthz, /readyz, /metrics.
+type Server struct {
+	opt Options
+	api huma.API
+	mux *http.ServeMux
+}
+
+// New builds the handler tree.
+func New(opt Options) *Server {
+	if opt.MaxBodyBytes <= 0 {
+		opt.MaxBodyBytes = 4 << 20
+	}
+	if opt.MaxBatchEvents <= 0 {
+		opt.MaxBatchEvents = 1000
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	s := &Server{opt: opt, mux: http.NewServeMux()}
+
+	cfg := huma.DefaultConfig("crossdock API", Version)
+	cfg.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", schemaName)
+	cfg.Info.Description = "crossdock logistics integration hub: canonical events in, trusted shipment status out."
+	cfg.OpenAPIPath = "/api/v1/openapi"
+	cfg.DocsPath = ""
+	cfg.SchemasPath = ""
+	cfg.CreateHooks = nil // no $schema links injected into responses
+	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer": {Type: "http", Scheme: "bearer", Description: "API key: Authorization: Bearer <key>"},
+	}
+	s.api = humago.New(s.mux, cfg)
+	s.api.UseMiddleware(s.authorize)
+
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	if opt.Metrics != nil {
+		s.mux.Handle("GET /metrics", opt.Metrics.Handler())
+	}
+	s.registerEvents()
+	s.registerShipments()
+	s.registerVehicles()
+	s.registerQuarantine()
+	s.registerSchemas()
+	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, r, newProblem(http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path))
+	})
+	return s
+}
+
+// Handler returns the root handler with the middleware chain applied.
+func (s *Server) Handler() http.Handler {
+	var h http.Handler = s.mux
+	h = httpMetricsOrNil(s.opt.Metrics, h)
+	h = correlation(h)
+	h = recoverer(s.opt.Logger)(h)
+	return h
+}
+
+// schemaName names schemas of other crossdock packages after their package
+// (shipment.View → ShipmentView) so equally named types cannot collide.
+func schemaName(t reflect.Type, hint string) string {
+	name := huma.DefaultSchemaNamer(t, hint)
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+		t = t.Elem()
+	}
+	pkg := t.PkgPath()
+	if !strings.HasPrefix(pkg, "github.com/crossdockhq/crossdock/") || strings.HasSuffix(pkg, "/api") || t.Name() == "" {
+		return name
+	}
+	base := path.Base(pkg)
+	return strings.ToUpper(base[:1]) + base[1:] + name
+}
+
+// OpenAPI returns the generated description (for tests and docs).
+func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
+
+func httpMetricsOrNil(m *obs.Metrics, h http.Handler) http.Handler {
+	if m == nil {
+		return h
+	}
+	return httpMetrics(m)(h)
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.opt.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.opt.Ready(ctx); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ready\n"))
+}
+
+// authorize is the huma middleware enforcing each operation's scope, named
+// in its Metadata["scope"]: "" is public, "any" needs a valid key of any scope.
+func (s *Server) authorize(ctx huma.Context, next func(huma.Context)) {
+	scope, _ := ctx.Operation().Metadata["scope"].(string)
+	if scope == "" {
+		next(ctx)
+		return
+	}
+	p, status, err := s.authenticate(ctx.Header("Authorization"), scope)
+	if err != nil {
+		if status == http.StatusUnauthorized {
+			ctx.SetHeader("WWW-Authenticate", `Bearer realm="crossdock"`)
+		}
+		pr := newProblem(status, err.Error())
+		pr.CorrelationID = obs.Correlation(ctx.Context())
+		pr.Instance = ctx.URL().Path
+		ctx.SetHeader("Content-Type", "application/problem+json")
+		ctx.SetStatus(status)
+		_ = json.NewEncoder(ctx.BodyWriter()).Encode(pr)
+		return
+	}
+	next(huma.WithValue(ctx, principalKey{}, p))
+}
+
+// authenticate checks a header against the key ring and a required scope.
+func (s *Server) authenticate(header, scope string) (Principal, int, error) {
+	p, err := s.opt.Keys.Authenticate(header)
+	if err != nil {
+		reason := "unknown"
+		if err == errNoKey {
+			reason = "missing"
+		}
+		s.countAuthFailure(reason)
+		return Principal{}, http.StatusUnauthorized, err
+	}
+	if scope != "any" && !p.Has(scope) {
+		s.countAuthFailure("scope")
+		return Principal{}, http.StatusForbidden, &scopeError{scope}
+	}
+	return p, 0, nil
+}
+
+type scopeError struct{ scope string }
+
+func (e *scopeError) Error() string { return "this API key lacks the " + e.scope + " scope" }
+
+func (s *Server) countAuthFailure(reason string) {
+	if s.opt.Metrics != nil {
+		s.opt.Metrics.AuthFailures.WithLabelValues(reason).Inc()
+	}
+}
+
+// op builds a huma operation with crossdock's defaults.
+func (s *Server) op(id, method, path, summary, scope string) huma.Operation {
+	o := huma.Operation{
+		OperationID:  id,
+		Method:       method,
+		Path:         path,
+		Summary:      summary,
+		MaxBodyBytes: s.opt.MaxBodyBytes,
+		Metadata:     map[string]any{"scope": scope},
+	}
+	if scope != "" {
+		o.Security = []map[string][]string{{"bearer": {}}}
+		o.Errors = []int{http.StatusUnauthorized, http.StatusForbidden}
+	}
+	return o
+}

@@ -1,0 +1,282 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/crossdockhq/crossdock/internal/canonical"
+	"github.com/crossdockhq/crossdock/internal/obs"
+	"github.com/crossdockhq/crossdock/internal/store"
+)
+
+// Item results.
+const (
+	Accepted  = "accepted"
+	Duplicate = "duplicate"
+	Rejected  = "rejected"
+)
+
+// ErrOverloaded is returned by Submit when the writer's queue is full; the
+// caller answers 503 with Retry-After. Nothing of the submission was kept.
+var ErrOverloaded = errors.New("pipeline: writer queue full")
+
+// ErrClosed is returned by Submit after Close has begun.
+var ErrClosed = errors.New("pipeline: closed")
+
+// Item is one payload of a submission: either a parsed, valid event with its
+// typed data, or a payload that failed intake validation (Err set), which
+// the pipeline keeps in quarantine.
+type Item struct {
+	Raw   []byte                     // as received; kept in quarantine if rejected
+	Event canonical.Event            // valid when Err is nil
+	Data  any                        // typed data from canonical.ParseEvent
+	Err   *canonical.ValidationError // intake rejection
+}
+
+// Submission is what one request hands the writer; it commits atomically.
+type Submission struct {
+	Items       []Item
+	Principal   string // API key name, recorded on events and quarantine
+	ContentType string
+	Truncated   bool // the raw payload was cut at the body limit
+	// Replay, when set, is the quarantine record being replayed: it is
+	// updated with the outcome instead of a new record being created.
+	Replay *store.QuarantineRecord
+}
+
+// Result is the outcome of one item, in submission order.
+type Result struct {
+	ID           string                 `json:"id"`
+	Source       string                 `json:"source"`
+	Status       string                 `json:"status"`
+	Errors       []canonical.FieldError `json:"errors,omitempty"`
+	QuarantineID string                 `json:"quarantine_id,omitempty"`
+}
+
+// Options tune the writer. Zero values take the defaults noted.
+type Options struct {
+	MaxBatchEvents int           // events per transaction; default 2000
+	CommitDelay    time.Duration // extra wait to fill a batch; default 0
+	QueueSize      int           // queued submissions before ErrOverloaded; default 4096
+	Retries        int           // retries of a batch after a retryable error; default 5
+	// Retryable reports store errors worth running the batch again for
+	// (store.ErrConflict always is). Default: only store.ErrConflict.
+	Retryable func(error) bool
+	Now       func() time.Time // default time.Now
+	Logger    *slog.Logger     // default slog.Default()
+	Metrics   *obs.Metrics     // default: a private registry
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxBatchEvents <= 0 {
+		o.MaxBatchEvents = 2000
+	}
+	if o.QueueSize <= 0 {
+		o.QueueSize = 4096
+	}
+	if o.Retries <= 0 {
+		o.Retries = 5
+	}
+	if o.Retryable == nil {
+		o.Retryable = func(error) bool { return false }
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Metrics == nil {
+		o.Metrics = obs.NewMetrics()
+	}
+	return o
+}
+
+// Pipeline is the writer. Submit may be called from any goroutine.
+type Pipeline struct {
+	st    store.Store
+	opt   Options
+	queue chan *pending
+
+	mu     sync.RWMutex
+	closed bool
+	done   chan struct{}
+}
+
+type pending struct {
+	sub      Submission
+	ctx      context.Context
+	enqueued time.Time
+	results  []Result
+	err      error
+	done     chan struct{}
+}
+
+// New builds a pipeline over st and starts its writer goroutine.
+func New(st store.Store, opt Options) *Pipeline {
+	opt = opt.withDefaults()
+	p := &Pipeline{st: st, opt: opt, queue: make(chan *pending, opt.QueueSize), done: make(chan struct{})}
+	go p.writer()
+	return p
+}
+
+// Submit queues sub for the writer and waits until it is committed. It
+// returns one Result per item, in order. A nil error means every accepted
+// item and every quarantined payload is durable. If ctx ends first, Submit
+// returns ctx's error: the submission may still commit, and a retry will
+// see its events as duplicates.
+func (p *Pipeline) Submit(ctx context.Context, sub Submission) ([]Result, error) {
+	if len(sub.Items) == 0 {
+		return nil, nil
+	}
+	pd := &pending{sub: sub, ctx: ctx, enqueued: p.opt.Now(), done: make(chan struct{})}
+	p.mu.RLock()
+	if p.closed {
+		p.mu.RUnlock()
+		return nil, ErrClosed
+	}
+	select {
+	case p.queue <- pd:
+	default:
+		p.mu.RUnlock()
+		return nil, ErrOverloaded
+	}
+	p.mu.RUnlock()
+	p.opt.Metrics.WriterQueueDepth.Set(float64(len(p.queue)))
+	select {
+	case <-pd.done:
+		return pd.results, pd.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("pipeline: waiting for commit: %w", ctx.Err())
+	}
+}
+
+// Close stops accepting submissions, commits everything already queued and
+// stops the writer. It returns when the writer has finished or ctx ends.
+func (p *Pipeline) Close(ctx context.Context) error {
+	p.mu.Lock()
+	if !p.closed {
+		p.closed = true
+		close(p.queue)
+	}
+	p.mu.Unlock()
+	select {
+	case <-p.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("pipeline: close: %w", ctx.Err())
+	}
+}
+
+func (p *Pipeline) writer() {
+	defer close(p.done)
+	for first := range p.queue {
+		batch := []*pending{first}
+		n := len(first.sub.Items)
+		var timer <-chan time.Time
+		if p.opt.CommitDelay > 0 {
+			timer = time.After(p.opt.CommitDelay)
+		}
+	collect:
+		for n < p.opt.MaxBatchEvents {
+			select {
+			case pd, ok := <-p.queue:
+				if !ok {
+					break collect
+				}
+				batch = append(batch, pd)
+				n += len(pd.sub.Items)
+			default:
+				if timer == nil {
+					break collect
+				}
+				select {
+				case pd, ok := <-p.queue:
+					if !ok {
+						break collect
+					}
+					batch = append(batch, pd)
+					n += len(pd.sub.Items)
+				case <-timer:
+					break collect
+				}
+			}
+		}
+		p.opt.Metrics.WriterQueueDepth.Set(float64(len(p.queue)))
+		p.run(batch, n)
+	}
+}
+
+// run commits a batch, retrying retryable conflicts; when a multi-submission
+// batch fails otherwise, each submission is retried alone so one poison
+// submission cannot fail its neighbours.
+func (p *Pipeline) run(batch []*pending, n int) {
+	err := p.commitWithRetry(batch, n)
+	if err != nil && len(batch) > 1 {
+		for _, pd := range batch {
+			p.finish([]*pending{pd}, p.commitWithRetry([]*pending{pd}, len(pd.sub.Items)))
+		}
+		return
+	}
+	p.finish(batch, err)
+}
+
+func (p *Pipeline) commitWithRetry(batch []*pending, n int) error {
+	var err error
+	for attempt := 0; attempt <= p.opt.Retries; attempt++ {
+		start := time.Now()
+		err = p.commit(batch)
+		p.opt.Metrics.WriterCommitSeconds.Observe(time.Since(start).Seconds())
+		if err == nil {
+			p.opt.Metrics.WriterBatchSize.Observe(float64(n))
+			return nil
+		}
+		if !errors.Is(err, store.ErrConflict) && !p.opt.Retryable(err) {
+			break
+		}
+		p.opt.Metrics.WriterRetries.Inc()
+	}
+	p.opt.Logger.Error("write batch failed", "err", err, "submissions", len(batch), "events", n)
+	return err
+}
+
+func (p *Pipeline) finish(batch []*pending, err error) {
+	now := p.opt.Now()
+	for _, pd := range batch {
+		if err != nil {
+			pd.results, pd.err = nil, err
+		} else {
+			p.count(pd)
+			p.opt.Metrics.IngestSeconds.Observe(now.Sub(pd.enqueued).Seconds())
+		}
+		close(pd.done)
+	}
+}
+
+func (p *Pipeline) count(pd *pending) {
+	for i, r := range pd.results {
+		typ := pd.sub.Items[i].Event.Type
+		if !canonical.IsInbound(typ) {
+			typ = "invalid"
+		}
+		p.opt.Metrics.EventsTotal.WithLabelValues(typ, r.Status).Inc()
+		if r.Status == Rejected {
+			p.opt.Metrics.QuarantinedTotal.WithLabelValues(reasonClass(pd.sub.Items[i])).Inc()
+		}
+	}
+}
+
+// reasonClass keeps the quarantine metric's label set small.
+func reasonClass(it Item) string {
+	if it.Err == nil {
+		return "state"
+	}
+	if len(it.Err.Errors) > 0 && it.Err.Errors[0].Field == "" {
+		return "body"
+	}
+	return "validation"
+}
