@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -216,8 +217,8 @@ func (p *Pipeline) reject(pd *pending, it Item, ve *canonical.ValidationError, b
 		return res
 	}
 	source := it.Event.Source
-	if source == "" {
-		source = pd.sub.Principal
+	if !cleanText(source) {
+		source = pd.sub.Principal // never let a bad source keep the payload out of quarantine
 	}
 	errs, _ := json.Marshal(ve.Errors)
 	q := store.QuarantineRecord{
@@ -305,6 +306,20 @@ func (p *Pipeline) write(ctx context.Context, tx store.Tx, bs *batchState) error
 		}
 	}
 	return nil
+}
+
+// cleanText reports whether s is non-empty, bounded, valid UTF-8 without
+// control characters — safe for any store column and for display.
+func cleanText(s string) bool {
+	if s == "" || len(s) > 256 || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 func keysOf(m map[string]bool) []string {

@@ -210,3 +210,25 @@ func TestDuplicateWithinOneSubmission(t *testing.T) {
 		t.Fatalf("%v %v", res, err)
 	}
 }
+
+// A payload whose source is unusable as text is still kept, under the
+// submitting principal, on every store.
+func TestQuarantineKeepsPayloadWithUnusableSource(t *testing.T) {
+	t.Parallel()
+	st := openStore(t)
+	p := pipeline.New(st, pipeline.Options{})
+	defer p.Close(context.Background())
+	raw := []byte("{\"specversion\":\"1.0\",\"id\":\"x\",\"source\":\"bad\\u0000source\",\"type\":\"shipment.cancelled\",\"subject\":\"S\",\"time\":\"2026-11-22T10:00:00Z\",\"data\":{}}")
+	it := pipeline.ParseItem(raw, pipeline.IntakeOptions{Limits: canonical.DefaultLimits(), Now: time.Now()})
+	if it.Err == nil {
+		t.Fatal("a source with a NUL was accepted")
+	}
+	res, err := p.Submit(context.Background(), pipeline.Submission{Items: []pipeline.Item{it}, Principal: "partner-x"})
+	if err != nil || res[0].Status != pipeline.Rejected {
+		t.Fatalf("%v %v", res, err)
+	}
+	q, err := st.QuarantineItem(context.Background(), res[0].QuarantineID)
+	if err != nil || q.Source != "partner-x" || string(q.Payload) != string(raw) {
+		t.Fatalf("kept %+v %v", q, err)
+	}
+}

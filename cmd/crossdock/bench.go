@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/crossdockhq/crossdock/internal/app"
+	"github.com/crossdockhq/crossdock/internal/bench"
+)
+
+func runBench(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o bench.Options
+	fs.StringVar(&o.URL, "url", "http://127.0.0.1:8080", "base URL of a running hub (loopback only)")
+	fs.StringVar(&o.Key, "key", os.Getenv("CROSSDOCK_ADMIN_KEY"), "API key with events:write; default $CROSSDOCK_ADMIN_KEY, else the generated key in -data-dir")
+	dataDir := fs.String("data-dir", envOr("CROSSDOCK_DATA_DIR", "./crossdock-data"), "where to find a generated admin key")
+	fs.IntVar(&o.Clients, "clients", 64, "concurrent clients")
+	fs.IntVar(&o.Batch, "batch", 1, "events per POST (1 = single-event requests)")
+	fs.IntVar(&o.Events, "events", 100000, "events to send")
+	fs.DurationVar(&o.Duration, "duration", 0, "stop after this long (0 = when -events are sent)")
+	fs.IntVar(&o.Shipments, "shipments", 10000, "distinct shipments the stream spreads over")
+	fs.StringVar(&o.Mix, "mix", "realistic", "event mix: realistic | positions")
+	fs.Int64Var(&o.Seed, "seed", 1, "generator seed")
+	fs.StringVar(&o.Source, "source", bench.DefaultSource, "event source prefix (a partner key needs partner/<id>)")
+	fs.DurationVar(&o.Timeout, "timeout", bench.DefaultTimeout, "limit per request; a timeout counts as an error")
+	markdown := fs.Bool("markdown", false, "also print a docs/benchmarks.md table row")
+	quiet := fs.Bool("q", false, "no progress bar")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if o.Key == "" {
+		b, err := os.ReadFile(filepath.Join(*dataDir, app.AdminKeyFile))
+		if err != nil {
+			return fmt.Errorf("bench: no key: pass -key or set CROSSDOCK_ADMIN_KEY (%w)", err)
+		}
+		o.Key = strings.TrimSpace(string(b))
+	}
+	if !*quiet {
+		o.Progress = stderr
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	rep, err := bench.Run(ctx, o)
+	if err != nil {
+		return err
+	}
+	if err := rep.WriteText(stdout); err != nil {
+		return err
+	}
+	if *markdown {
+		if _, err := io.WriteString(stdout, "\n"+bench.MarkdownHeader); err != nil {
+			return err
+		}
+		return rep.WriteMarkdownRow(stdout)
+	}
+	return nil
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,179 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/crossdockhq/crossdock/internal/api"
+	"github.com/crossdockhq/crossdock/internal/canonical"
+	"github.com/crossdockhq/crossdock/internal/config"
+	"github.com/crossdockhq/crossdock/internal/obs"
+	"github.com/crossdockhq/crossdock/internal/pipeline"
+	"github.com/crossdockhq/crossdock/internal/store"
+	"github.com/crossdockhq/crossdock/internal/store/postgres"
+	"github.com/crossdockhq/crossdock/internal/store/sqlite"
+)
+
+// AdminKeyFile is the file under the data directory that holds the admin
+// key crossdock generates when none is configured.
+const AdminKeyFile = "admin.key"
+
+// App is a running hub.
+type App struct {
+	cfg      config.Config
+	log      *slog.Logger
+	metrics  *obs.Metrics
+	store    store.Store
+	pipeline *pipeline.Pipeline
+	server   *http.Server
+	listener net.Listener
+}
+
+// Open opens the store, starts the writer and binds the listen address. It
+// does not serve yet; call Serve.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	a := &App{cfg: cfg, log: log, metrics: obs.NewMetrics()}
+	adminKey, err := a.adminKey()
+	if err != nil {
+		return nil, err
+	}
+	keys, err := api.NewKeyRing(adminKey, cfg.Auth.Keys)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.openStore(ctx); err != nil {
+		return nil, err
+	}
+	retryable := func(error) bool { return false }
+	if a.store.Dialect() == "postgres" {
+		retryable = postgres.IsRetryable
+	}
+	a.pipeline = pipeline.New(a.store, pipeline.Options{
+		MaxBatchEvents: cfg.Pipeline.MaxBatchEvents,
+		CommitDelay:    cfg.Pipeline.CommitDelay.D(),
+		QueueSize:      cfg.Pipeline.QueueSize,
+		Retryable:      retryable,
+		Logger:         log,
+		Metrics:        a.metrics,
+	})
+	limits := canonical.DefaultLimits()
+	limits.MaxFuture = cfg.Pipeline.MaxFuture.D()
+	srv := api.New(api.Options{
+		Store: a.store, Pipeline: a.pipeline, Keys: keys, Metrics: a.metrics, Logger: log,
+		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, MaxBatchEvents: cfg.HTTP.MaxBatchEvents, Limits: limits,
+		Ready: a.store.Ping,
+	})
+	a.server = &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       cfg.HTTP.ReadTimeout.D(),
+		WriteTimeout:      cfg.HTTP.WriteTimeout.D(),
+		IdleTimeout:       cfg.HTTP.IdleTimeout.D(),
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	a.listener, err = net.Listen("tcp", cfg.HTTP.Addr)
+	if err != nil {
+		a.closeStorage(context.Background())
+		return nil, fmt.Errorf("app: listen %s: %w", cfg.HTTP.Addr, err)
+	}
+	return a, nil
+}
+
+func (a *App) openStore(ctx context.Context) error {
+	var err error
+	if u := a.cfg.Store.DatabaseURL; u != "" {
+		a.store, err = postgres.Open(ctx, postgres.Options{URL: u, MaxConns: int32(a.cfg.Store.MaxConns)})
+		if err != nil {
+			return fmt.Errorf("app: open postgres: %w", err)
+		}
+		return nil
+	}
+	path := filepath.Join(a.cfg.Store.DataDir, "crossdock.db")
+	a.store, err = sqlite.Open(ctx, sqlite.Options{Path: path, ReadConns: a.cfg.Store.ReadConns, BusyTimeout: a.cfg.Store.BusyTimeout.D()})
+	if err != nil {
+		return fmt.Errorf("app: open sqlite %s: %w", path, err)
+	}
+	return nil
+}
+
+// adminKey returns the configured admin key; with none configured and no
+// other keys, it reads or creates a random one in the data directory
+// (mode 0600) so a fresh install is never open and never unusable.
+func (a *App) adminKey() (string, error) {
+	if a.cfg.Auth.AdminKey != "" || len(a.cfg.Auth.Keys) > 0 {
+		return a.cfg.Auth.AdminKey, nil
+	}
+	path := filepath.Join(a.cfg.Store.DataDir, AdminKeyFile)
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("app: read %s: %w", path, err)
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("app: generate admin key: %w", err)
+	}
+	key := "cdk_" + base64.RawURLEncoding.EncodeToString(raw)
+	if err := os.MkdirAll(a.cfg.Store.DataDir, 0o750); err != nil {
+		return "", fmt.Errorf("app: create data dir: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("app: write %s: %w", path, err)
+	}
+	a.log.Warn("no API key configured: generated an admin key; read it from the file (it is not logged)", "file", path)
+	return key, nil
+}
+
+// Addr is the address the hub listens on (useful with port 0).
+func (a *App) Addr() string { return a.listener.Addr().String() }
+
+// Metrics exposes the hub's metrics (for tests).
+func (a *App) Metrics() *obs.Metrics { return a.metrics }
+
+// Serve serves HTTP until ctx ends, then shuts down gracefully: stop
+// accepting, let in-flight requests finish (their submissions commit),
+// flush the writer and close the store. It returns nil after a clean stop.
+func (a *App) Serve(ctx context.Context) error {
+	a.log.Info("crossdock listening", "addr", a.Addr(), "store", a.store.Dialect(), "data_dir", a.cfg.Store.DataDir)
+	errc := make(chan error, 1)
+	go func() { errc <- a.server.Serve(a.listener) }()
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	a.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.HTTP.ShutdownTimeout.D())
+	defer cancel()
+	if err := a.server.Shutdown(sctx); err != nil {
+		a.log.Error("http shutdown", "err", err)
+	}
+	a.closeStorage(sctx)
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return fmt.Errorf("app: serve: %w", serveErr)
+	}
+	a.log.Info("stopped")
+	return nil
+}
+
+func (a *App) closeStorage(ctx context.Context) {
+	if a.pipeline != nil {
+		if err := a.pipeline.Close(ctx); err != nil {
+			a.log.Error("pipeline close", "err", err)
+		}
+	}
+	if err := a.store.Close(); err != nil {
+		a.log.Error("store close", "err", err)
+	}
+}
