@@ -32,10 +32,6 @@ func (p Principal) Has(scope string) bool { return p.Scopes[scope] }
 
 type principalKey struct{}
 
-func withPrincipal(ctx context.Context, p Principal) context.Context {
-	return context.WithValue(ctx, principalKey{}, p)
-}
-
 // principalFrom returns the authenticated caller of ctx.
 func principalFrom(ctx context.Context) Principal {
 	p, _ := ctx.Value(principalKey{}).(Principal)

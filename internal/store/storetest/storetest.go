@@ -96,7 +96,7 @@ func testAppend(t *testing.T, open Opener) {
 	if !got.Time.Equal(want.Time) || got.Time.Nanosecond() != want.Time.Nanosecond() {
 		t.Fatalf("time %v, want %v (exact to the nanosecond)", got.Time, want.Time)
 	}
-	got.Time, want.Time = want.Time, want.Time
+	got.Time = want.Time
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("event round trip\n got %+v\nwant %+v", got, want)
 	}
