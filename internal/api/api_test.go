@@ -41,7 +41,7 @@ func newHub(t *testing.T) *hub {
 		t.Fatal(err)
 	}
 	m := obs.NewMetrics()
-	p := pipeline.New(st, pipeline.Options{Metrics: m})
+	p := pipeline.New(st, pipeline.Options{Metrics: m, StateCache: 1000})
 	sum := sha256.Sum256([]byte(readKey))
 	keys, err := api.NewKeyRing(adminKey, []config.Key{{Name: "reader", SHA256: hex.EncodeToString(sum[:]), Scopes: []string{"read"}}})
 	if err != nil {

@@ -55,14 +55,16 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	retryable := func(error) bool { return false }
+	stateCache := cfg.Pipeline.StateCache // safe only while this process is the single writer
 	if a.store.Dialect() == "postgres" {
-		retryable = postgres.IsRetryable
+		retryable, stateCache = postgres.IsRetryable, 0
 	}
 	a.pipeline = pipeline.New(a.store, pipeline.Options{
 		MaxBatchEvents: cfg.Pipeline.MaxBatchEvents,
 		CommitDelay:    cfg.Pipeline.CommitDelay.D(),
 		QueueSize:      cfg.Pipeline.QueueSize,
 		Retryable:      retryable,
+		StateCache:     stateCache,
 		Logger:         log,
 		Metrics:        a.metrics,
 	})

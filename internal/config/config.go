@@ -67,6 +67,10 @@ type Pipeline struct {
 	// QueueSize is how many submissions may wait for the writer before
 	// intake answers 503. Default 4096; 1..1000000.
 	QueueSize int `yaml:"queue_size"`
+	// StateCache is how many shipment and vehicle states the writer keeps
+	// decoded between batches on the embedded store (PostgreSQL never caches:
+	// other nodes write too). Default 10000; 0..1000000; 0 disables.
+	StateCache int `yaml:"state_cache"`
 	// MaxFuture is how far ahead of the hub's clock an event time may be.
 	// Default 24h; 1m..8760h.
 	MaxFuture Duration `yaml:"max_future"`
@@ -135,7 +139,7 @@ func Default() Config {
 			IdleTimeout: Duration(120 * time.Second), ShutdownTimeout: Duration(20 * time.Second),
 		},
 		Store:    Store{DataDir: "./crossdock-data", ReadConns: 4, BusyTimeout: Duration(5 * time.Second), MaxConns: 16},
-		Pipeline: Pipeline{MaxBatchEvents: 2000, QueueSize: 4096, MaxFuture: Duration(24 * time.Hour)},
+		Pipeline: Pipeline{MaxBatchEvents: 2000, QueueSize: 4096, StateCache: 10000, MaxFuture: Duration(24 * time.Hour)},
 		Log:      Log{Level: "info", Format: "json"},
 	}
 }
@@ -356,6 +360,7 @@ func (c Config) Validate() error {
 		bad("pipeline.commit_delay", "must be between 0 and 100ms (got %s)", d)
 	}
 	intRange("pipeline.queue_size", int64(c.Pipeline.QueueSize), 1, 1000000)
+	intRange("pipeline.state_cache", int64(c.Pipeline.StateCache), 0, 1000000)
 	if d := c.Pipeline.MaxFuture.D(); d < time.Minute || d > 8760*time.Hour {
 		bad("pipeline.max_future", "must be between 1m and 8760h (got %s)", d)
 	}

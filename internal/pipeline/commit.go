@@ -35,6 +35,17 @@ type batchState struct {
 // results. It changes nothing visible unless the commit succeeds: results
 // are only handed out by finish after a nil return.
 func (p *Pipeline) commit(batch []*pending) error {
+	bs := &batchState{now: p.opt.Now().UTC()}
+	err := p.commitBatch(batch, bs)
+	if err != nil {
+		p.cache.forget(bs)
+		return err
+	}
+	p.cache.keep(bs)
+	return nil
+}
+
+func (p *Pipeline) commitBatch(batch []*pending, bs *batchState) error {
 	ctx := context.Background()
 	tx, err := p.st.Begin(ctx)
 	if err != nil {
@@ -42,7 +53,6 @@ func (p *Pipeline) commit(batch []*pending) error {
 	}
 	defer func() { _ = tx.Rollback() }() // a no-op after Commit
 
-	bs := &batchState{now: p.opt.Now().UTC()}
 	known, err := p.existing(ctx, tx, batch)
 	if err != nil {
 		return err
@@ -108,6 +118,14 @@ func (p *Pipeline) load(ctx context.Context, tx store.Tx, batch []*pending, know
 	bs.shipments = make(map[string]*shipment.State, len(shipIDs))
 	bs.shipStatus = make(map[string]string, len(shipIDs))
 	bs.shipDirty = make(map[string]bool, len(shipIDs))
+	if p.cache != nil {
+		for id := range shipIDs {
+			if st, ok := p.cache.shipments[id]; ok {
+				bs.shipments[id], bs.shipStatus[id] = st, st.Status()
+				delete(shipIDs, id)
+			}
+		}
+	}
 	if len(shipIDs) > 0 {
 		recs, err := tx.LockShipments(ctx, keysOf(shipIDs))
 		if err != nil {
@@ -126,6 +144,14 @@ func (p *Pipeline) load(ctx context.Context, tx store.Tx, batch []*pending, know
 	}
 	bs.vehicles = make(map[string]*vehicle.State, len(vehIDs))
 	bs.vehDirty = make(map[string]bool, len(vehIDs))
+	if p.cache != nil {
+		for id := range vehIDs {
+			if st, ok := p.cache.vehicles[id]; ok {
+				bs.vehicles[id] = st
+				delete(vehIDs, id)
+			}
+		}
+	}
 	if len(vehIDs) > 0 {
 		recs, err := tx.LockVehicles(ctx, keysOf(vehIDs))
 		if err != nil {

@@ -66,9 +66,13 @@ type Options struct {
 	// Retryable reports store errors worth running the batch again for
 	// (store.ErrConflict always is). Default: only store.ErrConflict.
 	Retryable func(error) bool
-	Now       func() time.Time // default time.Now
-	Logger    *slog.Logger     // default slog.Default()
-	Metrics   *obs.Metrics     // default: a private registry
+	// StateCache is how many shipment (and vehicle) states the writer keeps
+	// decoded between batches; 0 disables it. Only valid when this pipeline
+	// is the store's single writer (SQLite), never on a shared PostgreSQL.
+	StateCache int
+	Now        func() time.Time // default time.Now
+	Logger     *slog.Logger     // default slog.Default()
+	Metrics    *obs.Metrics     // default: a private registry
 }
 
 func (o Options) withDefaults() Options {
@@ -101,6 +105,7 @@ type Pipeline struct {
 	st    store.Store
 	opt   Options
 	queue chan *pending
+	cache *stateCache // writer goroutine only
 
 	mu     sync.RWMutex
 	closed bool
@@ -119,7 +124,7 @@ type pending struct {
 // New builds a pipeline over st and starts its writer goroutine.
 func New(st store.Store, opt Options) *Pipeline {
 	opt = opt.withDefaults()
-	p := &Pipeline{st: st, opt: opt, queue: make(chan *pending, opt.QueueSize), done: make(chan struct{})}
+	p := &Pipeline{st: st, opt: opt, queue: make(chan *pending, opt.QueueSize), done: make(chan struct{}), cache: newStateCache(opt.StateCache)}
 	go p.writer()
 	return p
 }

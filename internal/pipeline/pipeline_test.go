@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -230,5 +231,38 @@ func TestQuarantineKeepsPayloadWithUnusableSource(t *testing.T) {
 	q, err := st.QuarantineItem(context.Background(), res[0].QuarantineID)
 	if err != nil || q.Source != "partner-x" || string(q.Payload) != string(raw) {
 		t.Fatalf("kept %+v %v", q, err)
+	}
+}
+
+// With the state cache on, a batch that fails after mutating a cached
+// shipment must not leak that mutation into later batches.
+func TestStateCacheForgetsFailedBatches(t *testing.T) {
+	t.Parallel()
+	g := &gatedStore{Store: openStore(t), failAll: errors.New("disk on fire")}
+	p := pipeline.New(g, pipeline.Options{StateCache: 100})
+	defer p.Close(context.Background())
+	ctx := context.Background()
+	const twoStops = `{"order_id":"O","customer_id":"C","stops":[{"id":"P","type":"pickup","location":{"lat":1,"lon":2}},{"id":"D","type":"delivery","location":{"lat":1,"lon":2}}]}`
+	if _, err := p.Submit(ctx, pipeline.Submission{Items: []pipeline.Item{item(t, "o", canonical.TypeOrderReleased, "S", twoStops)}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := p.Submit(ctx, pipeline.Submission{Items: []pipeline.Item{
+		item(t, "m", canonical.TypeShipmentMilestone, "S", `{"code":"departed","stop_id":"P"}`),
+		item(t, "poison", canonical.TypeShipmentCancelled, "S", `{}`),
+	}})
+	if err == nil {
+		t.Fatal("the poisoned submission committed")
+	}
+	if _, err := p.Submit(ctx, pipeline.Submission{Items: []pipeline.Item{
+		item(t, "a", canonical.TypeRouteAssigned, "S", `{"vehicle_id":"V","driver_id":"D"}`),
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := g.Shipment(ctx, "S")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Status != "planned" || strings.Contains(string(rec.State), `"departed"`) {
+		t.Fatalf("a failed batch leaked into the cached state: %s %s", rec.Status, rec.State)
 	}
 }

@@ -25,8 +25,10 @@ CREATE TABLE shipments (
     updated_at_ns BIGINT  NOT NULL
 );
 CREATE INDEX shipments_updated ON shipments (updated_at_ns, id) WHERE visible;
-CREATE INDEX shipments_status ON shipments (status, updated_at_ns, id) WHERE visible;
-CREATE INDEX shipments_customer ON shipments (customer_id, updated_at_ns, id) WHERE visible;
+-- status and customer indexes leave updated_at out: every write moves it,
+-- and moving three index entries per update tripled the write amplification.
+CREATE INDEX shipments_status ON shipments (status) WHERE visible;
+CREATE INDEX shipments_customer ON shipments (customer_id) WHERE visible;
 
 CREATE TABLE vehicles (
     id            TEXT    PRIMARY KEY,
