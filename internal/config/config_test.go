@@ -143,3 +143,19 @@ func TestDurationYAML(t *testing.T) {
 		t.Fatalf("%s", b)
 	}
 }
+
+// The documented example in docs/ is the tested one.
+func TestDocsExampleIsCurrent(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("../../docs/configuration.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tested, err := os.ReadFile("testdata/full.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(doc) != string(tested) {
+		t.Fatal("docs/configuration.yaml differs from internal/config/testdata/full.yaml: copy it over")
+	}
+}

@@ -1,0 +1,52 @@
+# crossdock — build, test, lint, bench. `make test` is the whole suite (CI runs it).
+GO          ?= go
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+GOBIN       := $(shell $(GO) env GOPATH)/bin
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: all build run test unit lint fmt vet staticcheck bench fuzz clean
+
+all: lint test
+
+build:
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/crossdock ./cmd/crossdock
+
+run:
+	$(GO) run ./cmd/crossdock serve
+
+# The whole suite: lint, then every test with the race detector. Integration
+# tests run when their service variable is set (CROSSDOCK_TEST_POSTGRES_URL).
+test: lint unit
+
+unit:
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+lint: fmt vet staticcheck
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+staticcheck:
+	@test -x $(GOBIN)/staticcheck || $(GO) install $(STATICCHECK)
+	$(GOBIN)/staticcheck ./...
+
+# Go benchmarks of the hot paths (parse, apply, store). The HTTP load figures
+# in docs/benchmarks.md come from `crossdock bench` against a running hub.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./internal/...
+
+# Run every fuzz target for FUZZTIME each (default 30s); corpora live in testdata/fuzz.
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in $$($(GO) list ./internal/...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+clean:
+	rm -rf bin
