@@ -69,7 +69,7 @@ type Pipeline struct {
 	QueueSize int `yaml:"queue_size"`
 	// StateCache is how many shipment and vehicle states the writer keeps
 	// decoded between batches on the embedded store (PostgreSQL never caches:
-	// other nodes write too). Default 10000; 0..1000000; 0 disables.
+	// other nodes write too). Default 4000; 0..1000000; 0 disables.
 	StateCache int `yaml:"state_cache"`
 	// MaxFuture is how far ahead of the hub's clock an event time may be.
 	// Default 24h; 1m..8760h.
@@ -139,7 +139,7 @@ func Default() Config {
 			IdleTimeout: Duration(120 * time.Second), ShutdownTimeout: Duration(20 * time.Second),
 		},
 		Store:    Store{DataDir: "./crossdock-data", ReadConns: 4, BusyTimeout: Duration(5 * time.Second), MaxConns: 16},
-		Pipeline: Pipeline{MaxBatchEvents: 2000, QueueSize: 4096, StateCache: 10000, MaxFuture: Duration(24 * time.Hour)},
+		Pipeline: Pipeline{MaxBatchEvents: 2000, QueueSize: 4096, StateCache: 4000, MaxFuture: Duration(24 * time.Hour)},
 		Log:      Log{Level: "info", Format: "json"},
 	}
 }
