@@ -5,17 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/crossdockhq/crossdock/internal/hubtest"
+	"github.com/crossdockhq/crossdock/internal/store/postgres/pgtest"
 )
 
 // crashEvent makes the n-th event of writer w: an order for its own
@@ -56,42 +53,9 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 }
 
 func TestIntegrationKill9Postgres(t *testing.T) {
-	base := os.Getenv("CROSSDOCK_TEST_POSTGRES_URL")
-	if base == "" {
-		t.Skip("CROSSDOCK_TEST_POSTGRES_URL not set: PostgreSQL kill -9 test skipped")
-	}
+	u := pgtest.FreshSchema(t, "PostgreSQL kill -9 test")
 	t.Parallel()
-	runKill9(t, hubtest.Options{DatabaseURL: freshSchema(t, base)})
-}
-
-// freshSchema creates an empty schema and returns base with its search_path.
-func freshSchema(t *testing.T, base string) string {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	schema := fmt.Sprintf("crash_%d", time.Now().UnixNano())
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), base)
-		if err == nil {
-			_, _ = c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(context.Background())
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	runKill9(t, hubtest.Options{DatabaseURL: u})
 }
 
 func runKill9(t *testing.T, o hubtest.Options) {

@@ -160,3 +160,31 @@ type Tx interface {
 	Commit() error
 	Rollback() error
 }
+
+// UnixNanos converts a time for a BIGINT column (zero time → 0); every
+// dialect stores times this way so they round-trip exactly (ADR 0004).
+func UnixNanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// FromUnixNanos is the inverse of UnixNanos, in UTC.
+func FromUnixNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// PageLimit clamps a requested page size to 1..1000, 100 when unset.
+func PageLimit(n int) int {
+	switch {
+	case n <= 0:
+		return 100
+	case n > 1000:
+		return 1000
+	}
+	return n
+}

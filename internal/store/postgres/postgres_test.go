@@ -3,54 +3,14 @@ package postgres_test
 import (
 	"context"
 	"fmt"
-	"net/url"
-	"os"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/crossdockhq/crossdock/internal/store"
 	"github.com/crossdockhq/crossdock/internal/store/postgres"
+	"github.com/crossdockhq/crossdock/internal/store/postgres/pgtest"
 	"github.com/crossdockhq/crossdock/internal/store/storetest"
 )
-
-var schemaSeq atomic.Int64
-
-// freshSchema creates an empty schema and returns a URL that uses it.
-func freshSchema(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("CROSSDOCK_TEST_POSTGRES_URL")
-	if base == "" {
-		t.Skip("CROSSDOCK_TEST_POSTGRES_URL not set: PostgreSQL store suite skipped")
-	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	schema := fmt.Sprintf("storetest_%d_%d", time.Now().UnixNano(), schemaSeq.Add(1))
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), base)
-		if err == nil {
-			_, _ = c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(context.Background())
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 func open(t *testing.T, u string) store.Store {
 	t.Helper()
@@ -63,7 +23,7 @@ func open(t *testing.T, u string) store.Store {
 
 func TestIntegrationPostgres(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) (store.Store, func() store.Store) {
-		u := freshSchema(t)
+		u := pgtest.FreshSchema(t, "PostgreSQL store suite")
 		st := open(t, u)
 		t.Cleanup(func() { _ = st.Close() })
 		return st, func() store.Store { return open(t, u) }
@@ -73,7 +33,7 @@ func TestIntegrationPostgres(t *testing.T) {
 // Two writers locking the same new shipment: the second waits for the
 // first to commit and then sees its row — no lost update.
 func TestIntegrationPostgresLockWaits(t *testing.T) {
-	u := freshSchema(t)
+	u := pgtest.FreshSchema(t, "PostgreSQL store suite")
 	st := open(t, u)
 	defer st.Close()
 	ctx := context.Background()

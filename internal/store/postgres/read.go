@@ -19,7 +19,7 @@ func scanShipment(sc pgx.Row) (store.ShipmentRecord, error) {
 	var state string
 	var upd int64
 	err := sc.Scan(&r.ID, &r.Visible, &r.Status, &r.CustomerID, &state, &upd)
-	r.State, r.UpdatedAt = []byte(state), fromNS(upd)
+	r.State, r.UpdatedAt = []byte(state), store.FromUnixNanos(upd)
 	return r, err
 }
 
@@ -57,10 +57,10 @@ func (s *Store) Shipments(ctx context.Context, f store.ShipmentFilter) ([]store.
 		where = append(where, "updated_at_ns >= "+a.add(f.UpdatedSince.UnixNano()))
 	}
 	if f.After != nil {
-		where = append(where, "(updated_at_ns, id) > ("+a.add(ns(f.After.UpdatedAt))+", "+a.add(f.After.ID)+")")
+		where = append(where, "(updated_at_ns, id) > ("+a.add(store.UnixNanos(f.After.UpdatedAt))+", "+a.add(f.After.ID)+")")
 	}
 	q := `SELECT ` + shipmentCols + ` FROM shipments WHERE ` + strings.Join(where, " AND ") +
-		` ORDER BY updated_at_ns, id LIMIT ` + a.add(limit(f.Limit))
+		` ORDER BY updated_at_ns, id LIMIT ` + a.add(store.PageLimit(f.Limit))
 	rows, err := s.pool.Query(ctx, q, a...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: shipments: %w", err)
@@ -79,7 +79,7 @@ func scanEvent(sc pgx.Row) (store.EventRecord, error) {
 	var t, rcv int64
 	var data string
 	err := sc.Scan(&e.Seq, &e.Source, &e.ID, &e.Type, &e.Subject, &e.ShipmentID, &t, &rcv, &e.CorrelationID, &e.CausationID, &e.Principal, &data)
-	e.Time, e.ReceivedAt, e.Data = fromNS(t), fromNS(rcv), []byte(data)
+	e.Time, e.ReceivedAt, e.Data = store.FromUnixNanos(t), store.FromUnixNanos(rcv), []byte(data)
 	return e, err
 }
 
@@ -88,9 +88,9 @@ func (s *Store) Timeline(ctx context.Context, shipmentID string, after *store.Ti
 	a := args{shipmentID}
 	q := `SELECT ` + eventCols + ` FROM events WHERE shipment_id = $1`
 	if after != nil {
-		q += ` AND (time_ns, seq) > (` + a.add(ns(after.Time)) + `, ` + a.add(after.Seq) + `)`
+		q += ` AND (time_ns, seq) > (` + a.add(store.UnixNanos(after.Time)) + `, ` + a.add(after.Seq) + `)`
 	}
-	q += ` ORDER BY time_ns, seq LIMIT ` + a.add(limit(n))
+	q += ` ORDER BY time_ns, seq LIMIT ` + a.add(store.PageLimit(n))
 	rows, err := s.pool.Query(ctx, q, a...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: timeline %s: %w", shipmentID, err)
@@ -126,7 +126,7 @@ func (s *Store) Vehicle(ctx context.Context, id string) (store.VehicleRecord, er
 	if err != nil {
 		return r, fmt.Errorf("postgres: vehicle %s: %w", id, err)
 	}
-	r.State, r.UpdatedAt = []byte(state), fromNS(upd)
+	r.State, r.UpdatedAt = []byte(state), store.FromUnixNanos(upd)
 	return r, nil
 }
 
@@ -138,9 +138,9 @@ func scanQuarantine(sc pgx.Row) (store.QuarantineRecord, error) {
 	var errs string
 	var replayed *int64
 	err := sc.Scan(&q.ID, &rcv, &q.Source, &q.Principal, &q.Reason, &errs, &q.ContentType, &q.Payload, &q.Truncated, &replayed, &q.ReplayState)
-	q.ReceivedAt, q.Errors = fromNS(rcv), []byte(errs)
+	q.ReceivedAt, q.Errors = store.FromUnixNanos(rcv), []byte(errs)
 	if replayed != nil {
-		t := fromNS(*replayed)
+		t := store.FromUnixNanos(*replayed)
 		q.ReplayedAt = &t
 	}
 	return q, err
@@ -156,7 +156,7 @@ func (s *Store) Quarantine(ctx context.Context, f store.QuarantineFilter) ([]sto
 	if f.Before != "" {
 		q += ` AND id < ` + a.add(f.Before)
 	}
-	q += ` ORDER BY id DESC LIMIT ` + a.add(limit(f.Limit))
+	q += ` ORDER BY id DESC LIMIT ` + a.add(store.PageLimit(f.Limit))
 	rows, err := s.pool.Query(ctx, q, a...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: quarantine: %w", err)
@@ -189,15 +189,4 @@ func (s *Store) Counts(ctx context.Context) (store.Counts, error) {
 		return c, fmt.Errorf("postgres: counts: %w", err)
 	}
 	return c, nil
-}
-
-// limit clamps a page size to 1..1000 (default 100).
-func limit(n int) int {
-	switch {
-	case n <= 0:
-		return 100
-	case n > 1000:
-		return 1000
-	}
-	return n
 }

@@ -56,7 +56,7 @@ func (t *tx) AppendEvents(ctx context.Context, evs []store.EventRecord) error {
 	corr, caus, prin, data := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	for i, e := range evs {
 		src[i], id[i], typ[i], subj[i], shp[i] = e.Source, e.ID, e.Type, e.Subject, e.ShipmentID
-		tm[i], rcv[i] = ns(e.Time), ns(e.ReceivedAt)
+		tm[i], rcv[i] = store.UnixNanos(e.Time), store.UnixNanos(e.ReceivedAt)
 		corr[i], caus[i], prin[i], data[i] = e.CorrelationID, e.CausationID, e.Principal, string(e.Data)
 	}
 	rows, err := t.tx.Query(ctx, `INSERT INTO events (source, id, type, subject, shipment_id, time_ns, received_at_ns,
@@ -124,7 +124,7 @@ func (t *tx) LockShipments(ctx context.Context, ids []string) (map[string]store.
 		if state == "" {
 			continue
 		}
-		r.State, r.UpdatedAt = []byte(state), fromNS(upd)
+		r.State, r.UpdatedAt = []byte(state), store.FromUnixNanos(upd)
 		out[r.ID] = r
 	}
 	if err := rows.Err(); err != nil {
@@ -138,7 +138,7 @@ func (t *tx) PutShipments(ctx context.Context, recs []store.ShipmentRecord) erro
 	id, status, cust, state := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	vis, upd := make([]bool, n), make([]int64, n)
 	for i, r := range recs {
-		id[i], status[i], cust[i], state[i], vis[i], upd[i] = r.ID, r.Status, r.CustomerID, string(r.State), r.Visible, ns(r.UpdatedAt)
+		id[i], status[i], cust[i], state[i], vis[i], upd[i] = r.ID, r.Status, r.CustomerID, string(r.State), r.Visible, store.UnixNanos(r.UpdatedAt)
 	}
 	_, err := t.tx.Exec(ctx, `INSERT INTO shipments (id, visible, status, customer_id, state, updated_at_ns)
 		SELECT * FROM unnest($1::text[], $2::bool[], $3::text[], $4::text[], $5::text[], $6::bigint[])
@@ -178,7 +178,7 @@ func (t *tx) LockVehicles(ctx context.Context, ids []string) (map[string]store.V
 		if state == "" {
 			continue
 		}
-		r.State, r.UpdatedAt = []byte(state), fromNS(upd)
+		r.State, r.UpdatedAt = []byte(state), store.FromUnixNanos(upd)
 		out[r.ID] = r
 	}
 	if err := rows.Err(); err != nil {
@@ -191,7 +191,7 @@ func (t *tx) PutVehicles(ctx context.Context, recs []store.VehicleRecord) error 
 	n := len(recs)
 	id, state, upd := make([]string, n), make([]string, n), make([]int64, n)
 	for i, r := range recs {
-		id[i], state[i], upd[i] = r.ID, string(r.State), ns(r.UpdatedAt)
+		id[i], state[i], upd[i] = r.ID, string(r.State), store.UnixNanos(r.UpdatedAt)
 	}
 	_, err := t.tx.Exec(ctx, `INSERT INTO vehicles (id, state, updated_at_ns)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
@@ -213,7 +213,7 @@ func (t *tx) PutQuarantine(ctx context.Context, recs []store.QuarantineRecord) e
 		if errs[i] == "" {
 			errs[i] = "[]"
 		}
-		rcv[i], trunc[i] = ns(r.ReceivedAt), r.Truncated
+		rcv[i], trunc[i] = store.UnixNanos(r.ReceivedAt), r.Truncated
 		payload[i] = r.Payload
 		if payload[i] == nil {
 			payload[i] = []byte{}

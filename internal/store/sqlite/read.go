@@ -20,7 +20,7 @@ func scanShipment(sc interface{ Scan(...any) error }) (store.ShipmentRecord, err
 	if err := sc.Scan(&r.ID, &visible, &r.Status, &r.CustomerID, &state, &upd); err != nil {
 		return r, err
 	}
-	r.Visible, r.State, r.UpdatedAt = visible == 1, []byte(state), fromNS(upd)
+	r.Visible, r.State, r.UpdatedAt = visible == 1, []byte(state), store.FromUnixNanos(upd)
 	return r, nil
 }
 
@@ -52,9 +52,9 @@ func (s *Store) Shipments(ctx context.Context, f store.ShipmentFilter) ([]store.
 		add("updated_at_ns >= ?", f.UpdatedSince.UnixNano())
 	}
 	if f.After != nil {
-		add("(updated_at_ns, id) > (?, ?)", ns(f.After.UpdatedAt), f.After.ID)
+		add("(updated_at_ns, id) > (?, ?)", store.UnixNanos(f.After.UpdatedAt), f.After.ID)
 	}
-	args = append(args, limit(f.Limit))
+	args = append(args, store.PageLimit(f.Limit))
 	rows, err := s.r.QueryContext(ctx, `SELECT `+shipmentCols+` FROM shipments WHERE `+strings.Join(where, " AND ")+
 		` ORDER BY updated_at_ns, id LIMIT ?`, args...)
 	if err != nil {
@@ -82,7 +82,7 @@ func scanEvent(sc interface{ Scan(...any) error }) (store.EventRecord, error) {
 	var t, rcv int64
 	var data string
 	err := sc.Scan(&e.Seq, &e.Source, &e.ID, &e.Type, &e.Subject, &e.ShipmentID, &t, &rcv, &e.CorrelationID, &e.CausationID, &e.Principal, &data)
-	e.Time, e.ReceivedAt, e.Data = fromNS(t), fromNS(rcv), []byte(data)
+	e.Time, e.ReceivedAt, e.Data = store.FromUnixNanos(t), store.FromUnixNanos(rcv), []byte(data)
 	return e, err
 }
 
@@ -92,10 +92,10 @@ func (s *Store) Timeline(ctx context.Context, shipmentID string, after *store.Ti
 	args := []any{shipmentID}
 	if after != nil {
 		q += ` AND (time_ns, seq) > (?, ?)`
-		args = append(args, ns(after.Time), after.Seq)
+		args = append(args, store.UnixNanos(after.Time), after.Seq)
 	}
 	q += ` ORDER BY time_ns, seq LIMIT ?`
-	args = append(args, limit(n))
+	args = append(args, store.PageLimit(n))
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: timeline %s: %w", shipmentID, err)
@@ -139,7 +139,7 @@ func (s *Store) Vehicle(ctx context.Context, id string) (store.VehicleRecord, er
 	if err != nil {
 		return r, fmt.Errorf("sqlite: vehicle %s: %w", id, err)
 	}
-	r.State, r.UpdatedAt = []byte(state), fromNS(upd)
+	r.State, r.UpdatedAt = []byte(state), store.FromUnixNanos(upd)
 	return r, nil
 }
 
@@ -152,9 +152,9 @@ func scanQuarantine(sc interface{ Scan(...any) error }) (store.QuarantineRecord,
 	var truncated int
 	var replayed sql.NullInt64
 	err := sc.Scan(&q.ID, &rcv, &q.Source, &q.Principal, &q.Reason, &errs, &q.ContentType, &q.Payload, &truncated, &replayed, &q.ReplayState)
-	q.ReceivedAt, q.Errors, q.Truncated = fromNS(rcv), []byte(errs), truncated == 1
+	q.ReceivedAt, q.Errors, q.Truncated = store.FromUnixNanos(rcv), []byte(errs), truncated == 1
 	if replayed.Valid {
-		t := fromNS(replayed.Int64)
+		t := store.FromUnixNanos(replayed.Int64)
 		q.ReplayedAt = &t
 	}
 	return q, err
@@ -173,7 +173,7 @@ func (s *Store) Quarantine(ctx context.Context, f store.QuarantineFilter) ([]sto
 		args = append(args, f.Before)
 	}
 	q += ` ORDER BY id DESC LIMIT ?`
-	args = append(args, limit(f.Limit))
+	args = append(args, store.PageLimit(f.Limit))
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: quarantine: %w", err)
@@ -214,15 +214,4 @@ func (s *Store) Counts(ctx context.Context) (store.Counts, error) {
 		return c, fmt.Errorf("sqlite: counts: %w", err)
 	}
 	return c, nil
-}
-
-// limit clamps a page size to 1..1000 (default 100).
-func limit(n int) int {
-	switch {
-	case n <= 0:
-		return 100
-	case n > 1000:
-		return 1000
-	}
-	return n
 }

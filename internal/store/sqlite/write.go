@@ -92,7 +92,7 @@ func (t *tx) AppendEvents(ctx context.Context, evs []store.EventRecord) error {
 	st := t.stmt(ctx, t.s.stmts.insertEvent)
 	for i := range evs {
 		e := &evs[i]
-		res, err := st.ExecContext(ctx, e.Source, e.ID, e.Type, e.Subject, e.ShipmentID, ns(e.Time), ns(e.ReceivedAt),
+		res, err := st.ExecContext(ctx, e.Source, e.ID, e.Type, e.Subject, e.ShipmentID, store.UnixNanos(e.Time), store.UnixNanos(e.ReceivedAt),
 			e.CorrelationID, e.CausationID, e.Principal, string(e.Data))
 		if err != nil {
 			return fmt.Errorf("sqlite: append event %s/%s: %w", e.Source, e.ID, err)
@@ -122,7 +122,7 @@ func (t *tx) LockShipments(ctx context.Context, ids []string) (map[string]store.
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: lock shipment %s: %w", id, err)
 		}
-		r.Visible, r.State, r.UpdatedAt = visible == 1, []byte(state), fromNS(upd)
+		r.Visible, r.State, r.UpdatedAt = visible == 1, []byte(state), store.FromUnixNanos(upd)
 		out[id] = r
 	}
 	return out, nil
@@ -131,7 +131,7 @@ func (t *tx) LockShipments(ctx context.Context, ids []string) (map[string]store.
 func (t *tx) PutShipments(ctx context.Context, recs []store.ShipmentRecord) error {
 	st := t.stmt(ctx, t.s.stmts.putShipment)
 	for _, r := range recs {
-		if _, err := st.ExecContext(ctx, r.ID, boolInt(r.Visible), r.Status, r.CustomerID, string(r.State), ns(r.UpdatedAt)); err != nil {
+		if _, err := st.ExecContext(ctx, r.ID, boolInt(r.Visible), r.Status, r.CustomerID, string(r.State), store.UnixNanos(r.UpdatedAt)); err != nil {
 			return fmt.Errorf("sqlite: put shipment %s: %w", r.ID, err)
 		}
 	}
@@ -151,7 +151,7 @@ func (t *tx) LockVehicles(ctx context.Context, ids []string) (map[string]store.V
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: lock vehicle %s: %w", id, err)
 		}
-		out[id] = store.VehicleRecord{ID: id, State: []byte(state), UpdatedAt: fromNS(upd)}
+		out[id] = store.VehicleRecord{ID: id, State: []byte(state), UpdatedAt: store.FromUnixNanos(upd)}
 	}
 	return out, nil
 }
@@ -159,7 +159,7 @@ func (t *tx) LockVehicles(ctx context.Context, ids []string) (map[string]store.V
 func (t *tx) PutVehicles(ctx context.Context, recs []store.VehicleRecord) error {
 	st := t.stmt(ctx, t.s.stmts.putVehicle)
 	for _, r := range recs {
-		if _, err := st.ExecContext(ctx, r.ID, string(r.State), ns(r.UpdatedAt)); err != nil {
+		if _, err := st.ExecContext(ctx, r.ID, string(r.State), store.UnixNanos(r.UpdatedAt)); err != nil {
 			return fmt.Errorf("sqlite: put vehicle %s: %w", r.ID, err)
 		}
 	}
@@ -181,7 +181,7 @@ func (t *tx) PutQuarantine(ctx context.Context, recs []store.QuarantineRecord) e
 		if payload == nil {
 			payload = []byte{}
 		}
-		if _, err := st.ExecContext(ctx, r.ID, ns(r.ReceivedAt), r.Source, r.Principal, r.Reason, string(errs), r.ContentType,
+		if _, err := st.ExecContext(ctx, r.ID, store.UnixNanos(r.ReceivedAt), r.Source, r.Principal, r.Reason, string(errs), r.ContentType,
 			payload, boolInt(r.Truncated), replayed, r.ReplayState); err != nil {
 			return fmt.Errorf("sqlite: put quarantine %s: %w", r.ID, err)
 		}
