@@ -203,13 +203,3 @@ func freeAddr(t testing.TB) string {
 	defer l.Close()
 	return l.Addr().String()
 }
-
-// Exited reports whether the process has ended.
-func (h *Hub) Exited() bool {
-	select {
-	case <-h.exited:
-		return true
-	default:
-		return false
-	}
-}
