@@ -20,6 +20,20 @@ func testConfig(t *testing.T) config.Config {
 	return cfg
 }
 
+// start opens the app and stops it at once, as a start and SIGTERM would.
+func start(t *testing.T, cfg config.Config, log *slog.Logger) {
+	t.Helper()
+	a, err := Open(context.Background(), cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := a.Serve(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // With no key configured, the first start generates an admin key into the
 // data directory (0600), the next start reuses it, and it is never logged.
 func TestGeneratedAdminKey(t *testing.T) {
@@ -28,15 +42,7 @@ func TestGeneratedAdminKey(t *testing.T) {
 	var logs bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
 	open := func() string {
-		a, err := Open(context.Background(), cfg, log)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel()
-		if err := a.Serve(ctx); err != nil {
-			t.Fatal(err)
-		}
+		start(t, cfg, log)
 		b, err := os.ReadFile(filepath.Join(cfg.Store.DataDir, AdminKeyFile))
 		if err != nil {
 			t.Fatal(err)
@@ -64,15 +70,7 @@ func TestConfiguredKeyGeneratesNothing(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t)
 	cfg.Auth.AdminKey = "configured-admin-key-0123"
-	a, err := Open(context.Background(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := a.Serve(ctx); err != nil {
-		t.Fatal(err)
-	}
+	start(t, cfg, slog.New(slog.DiscardHandler))
 	if _, err := os.Stat(filepath.Join(cfg.Store.DataDir, AdminKeyFile)); !os.IsNotExist(err) {
 		t.Fatalf("a key file was written: %v", err)
 	}
