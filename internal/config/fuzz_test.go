@@ -2,23 +2,42 @@ package config
 
 import (
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
-// FuzzDecode: any file content gives a config or an error, never a panic.
+// FuzzDecode: any file content gives a config or an *Error whose every
+// problem has a message, never a panic.
 func FuzzDecode(f *testing.F) {
-	full, err := os.ReadFile("testdata/full.yaml")
+	seeds, err := filepath.Glob("testdata/*/*.yaml")
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Add(full)
-	f.Add([]byte("http:\n  adress: x\n"))
-	f.Add([]byte("auth:\n  keys:\n    - {name: a, sha256: x, scopes: [read]}\n"))
-	f.Add([]byte("pipeline:\n  commit_delay: 5 parsecs\n"))
+	seeds = append(seeds, "testdata/full.yaml")
+	for _, s := range seeds {
+		b, err := os.ReadFile(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte("a: &x {b: 1}\nhttp: *x\n"))
+	f.Add([]byte("http:\n  <<: {addr: ':1'}\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		cfg := Default()
-		if err := decode(b, &cfg); err == nil {
-			_ = cfg.Validate()
+		if e := decode(b, &cfg); e != nil {
+			if len(e.Problems) == 0 {
+				t.Fatal("an *Error without problems")
+			}
+			for _, p := range e.Problems {
+				if strings.TrimSpace(p.Message) == "" {
+					t.Fatalf("empty message for %q", p.Key)
+				}
+			}
+			return
 		}
+		_ = cfg.Validate()
+		_ = cfg.Redacted()
 	})
 }

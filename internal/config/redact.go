@@ -1,0 +1,46 @@
+package config
+
+import (
+	"regexp"
+	"strings"
+)
+
+// Redacted returns a copy safe to log or print: the admin key and the
+// database URL's password (in the user info or a password= parameter) are
+// replaced by "***". Declared keys keep their SHA-256: it is not the key.
+// The copy shares no slices with c.
+func (c Config) Redacted() Config {
+	if c.Auth.AdminKey != "" {
+		c.Auth.AdminKey = "***"
+	}
+	c.Store.DatabaseURL = redactURL(c.Store.DatabaseURL)
+	if c.Auth.Keys != nil {
+		keys := make([]Key, len(c.Auth.Keys))
+		for i, k := range c.Auth.Keys {
+			k.Scopes = append([]string(nil), k.Scopes...)
+			keys[i] = k
+		}
+		c.Auth.Keys = keys
+	}
+	return c
+}
+
+var passwordParam = regexp.MustCompile(`(?i)((?:^|[?&\s])(?:ssl)?password=)('[^']*'|[^&\s]*)`)
+
+// redactURL hides the password of a connection string. It errs on the side
+// of hiding: it does not rely on the URL parsing, so a password holding an
+// unescaped '/', '?' or '@' is hidden whole.
+func redactURL(s string) string {
+	if s == "" {
+		return s
+	}
+	if i := strings.Index(s, "://"); i >= 0 {
+		rest := s[i+3:]
+		at := strings.LastIndex(rest, "@")
+		colon := strings.IndexByte(rest, ':')
+		if at >= 0 && colon >= 0 && colon < at && !strings.ContainsAny(rest[:colon], "/?#") {
+			s = s[:i+3] + rest[:colon] + ":***" + rest[at:]
+		}
+	}
+	return passwordParam.ReplaceAllString(s, "${1}***")
+}

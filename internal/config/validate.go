@@ -1,0 +1,188 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Problem is one invalid key.
+type Problem struct {
+	// Key is the dotted key path, e.g. "auth.keys[1].name"; "" for the
+	// file as a whole (a YAML syntax error, say).
+	Key string
+	// Message says what is wrong and, for problems found in the file,
+	// ends with the line: "unknown key (line 3)".
+	Message string
+}
+
+// Error lists every invalid key of a configuration. Load and Validate
+// return it for anything wrong with the configuration's content.
+type Error struct {
+	// File is the config file the problems were found in; "" for none.
+	File     string
+	Problems []Problem
+}
+
+// Error prints one problem per line: "FILE: key.path: message", without
+// "FILE: " when there is no file and "key.path: " when the problem has no key.
+func (e *Error) Error() string {
+	var b strings.Builder
+	for i, p := range e.Problems {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		if e.File != "" {
+			b.WriteString(e.File + ": ")
+		}
+		if p.Key != "" {
+			b.WriteString(p.Key + ": ")
+		}
+		b.WriteString(p.Message)
+	}
+	return b.String()
+}
+
+var (
+	keyNameRE = regexp.MustCompile(`^[a-z0-9_.-]{1,64}$`)
+	sha256RE  = regexp.MustCompile(`^[0-9a-f]{64}$`)
+)
+
+// Validate reports every violation at once as an *Error, each problem
+// naming its key path, e.g.
+// "store.database_url: must start with postgres:// or postgresql://".
+// Messages never repeat a secret (admin key, database URL).
+func (c Config) Validate() error {
+	var ps []Problem
+	bad := func(key, format string, args ...any) {
+		ps = append(ps, Problem{Key: key, Message: fmt.Sprintf(format, args...)})
+	}
+	between := func(key string, v, lo, hi int64) {
+		if v < lo || v > hi {
+			bad(key, "must be between %d and %d, got %d", lo, hi, v)
+		}
+	}
+	positive := func(key string, d Duration) {
+		if d <= 0 {
+			bad(key, "must be a positive duration, got %s", d)
+		}
+	}
+	durationBetween := func(key string, d Duration, lo, hi time.Duration) {
+		if d.D() < lo || d.D() > hi {
+			bad(key, "must be between %s and %s, got %s", short(lo), short(hi), short(d.D()))
+		}
+	}
+
+	if _, port, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
+		bad("http.addr", "must be host:port, e.g. 127.0.0.1:8080, got %q", c.HTTP.Addr)
+	} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		bad("http.addr", "port must be a number 0..65535, got %q", port)
+	}
+	between("http.max_body_bytes", c.HTTP.MaxBodyBytes, 1<<10, 256<<20)
+	between("http.max_batch_events", int64(c.HTTP.MaxBatchEvents), 1, 100000)
+	positive("http.read_timeout", c.HTTP.ReadTimeout)
+	positive("http.write_timeout", c.HTTP.WriteTimeout)
+	positive("http.idle_timeout", c.HTTP.IdleTimeout)
+	positive("http.shutdown_timeout", c.HTTP.ShutdownTimeout)
+
+	if strings.TrimSpace(c.Store.DataDir) == "" {
+		bad("store.data_dir", "must not be empty")
+	}
+	if u := c.Store.DatabaseURL; u != "" {
+		switch {
+		case !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://"):
+			bad("store.database_url", "must start with postgres:// or postgresql://")
+		case !parses(u):
+			bad("store.database_url", "is not a valid URL; percent-encode special characters in the user name and password")
+		}
+	}
+	between("store.read_conns", int64(c.Store.ReadConns), 1, 64)
+	positive("store.busy_timeout", c.Store.BusyTimeout)
+	between("store.max_conns", int64(c.Store.MaxConns), 2, 1000)
+
+	between("pipeline.max_batch_events", int64(c.Pipeline.MaxBatchEvents), 1, 100000)
+	durationBetween("pipeline.commit_delay", c.Pipeline.CommitDelay, 0, 100*time.Millisecond)
+	between("pipeline.queue_size", int64(c.Pipeline.QueueSize), 1, 1000000)
+	between("pipeline.state_cache", int64(c.Pipeline.StateCache), 0, 1000000)
+	durationBetween("pipeline.max_future", c.Pipeline.MaxFuture, time.Minute, 8760*time.Hour)
+
+	if k := c.Auth.AdminKey; k != "" {
+		if len(k) < 16 {
+			bad("auth.admin_key", "must be at least 16 characters, got %d", len(k))
+		}
+		if strings.IndexFunc(k, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
+			bad("auth.admin_key", "must be printable ASCII without spaces (it travels in an Authorization header)")
+		}
+	}
+	names, hashes := map[string]int{}, map[string]int{}
+	for i, k := range c.Auth.Keys {
+		p := fmt.Sprintf("auth.keys[%d]", i)
+		switch j, dup := names[k.Name]; {
+		case k.Name == "":
+			bad(p+".name", "is required")
+		case !keyNameRE.MatchString(k.Name):
+			bad(p+".name", "must be 1 to 64 of a-z 0-9 _ . -, got %q", k.Name)
+		case dup:
+			bad(p+".name", "duplicate key name %q, also auth.keys[%d]", k.Name, j)
+		default:
+			names[k.Name] = i
+		}
+		switch j, dup := hashes[k.SHA256]; {
+		case k.SHA256 == "":
+			bad(p+".sha256", "is required: the key's SHA-256 in lowercase hex (echo -n KEY | sha256sum)")
+		case !sha256RE.MatchString(k.SHA256):
+			bad(p+".sha256", "must be 64 lowercase hex characters: the key's SHA-256 (echo -n KEY | sha256sum)")
+		case dup:
+			bad(p+".sha256", "same key as auth.keys[%d]", j)
+		default:
+			hashes[k.SHA256] = i
+		}
+		if len(k.Scopes) == 0 {
+			bad(p+".scopes", "is required: one or more of %s", strings.Join(Scopes, ", "))
+		}
+		for j, s := range k.Scopes {
+			if !slices.Contains(Scopes, s) {
+				bad(fmt.Sprintf("%s.scopes[%d]", p, j), "unknown scope %q; valid: %s", s, strings.Join(Scopes, ", "))
+			}
+		}
+	}
+
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "json", "text":
+	default:
+		bad("log.format", "must be json or text, got %q", c.Log.Format)
+	}
+
+	if len(ps) > 0 {
+		return &Error{Problems: ps}
+	}
+	return nil
+}
+
+func parses(u string) bool {
+	_, err := url.Parse(u)
+	return err == nil
+}
+
+// short prints a bound without time.Duration's trailing zero units
+// ("8760h", not "8760h0m0s").
+func short(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
