@@ -9,13 +9,17 @@ type FieldError struct {
 	Message string `json:"message"`
 }
 
-// ValidationError carries every FieldError found in an event, in the order
-// the fields appear in the rules.
+// ValidationError carries every FieldError found in an event, not just the
+// first, in the order of the fields in the contract: envelope attributes
+// (specversion, id, source, type, subject, time, datacontenttype,
+// correlationid, causationid, data), then data members in the order of the
+// contract's table, array elements by index.
 type ValidationError struct {
 	Errors []FieldError
 }
 
-// Error joins the field errors into one line.
+// Error joins the field errors into one line:
+// "data.stops[1].location.lat: must be between -90 and 90 (got 91); time: is required".
 func (e *ValidationError) Error() string {
 	parts := make([]string, len(e.Errors))
 	for i, f := range e.Errors {

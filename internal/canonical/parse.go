@@ -1,18 +1,18 @@
 package canonical
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"mime"
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
-// Limits bound what ParseEvent and Validate accept.
+// Limits bound what ParseEvent and Validate accept. A zero or negative
+// field takes its default.
 type Limits struct {
-	MaxIDLen     int           // ids, source, subject and id-like strings: 1..MaxIDLen bytes; default 256
+	MaxIDLen     int           // ids, source, subject, type and other id-like strings: 1..MaxIDLen bytes; default 256
 	MaxDataBytes int           // size of the raw data member; default 256 KiB
 	MaxFuture    time.Duration // event time at most this far ahead of now; default 24h
 	MaxStops     int           // stops per order; default 200
@@ -44,27 +44,61 @@ func (l Limits) withDefaults() Limits {
 type typeInfo struct {
 	shipmentSubject bool
 	inbound         bool
+	fields          []string // data member names
 	newData         func() any
-	check           func(o obj)
 }
 
 var types = map[string]typeInfo{
-	TypeOrderReleased:         {true, true, func() any { return new(OrderReleased) }, checkOrder},
-	TypeRouteAssigned:         {true, true, func() any { return new(RouteAssigned) }, checkAssignment},
-	TypeShipmentMilestone:     {true, true, func() any { return new(ShipmentMilestone) }, checkMilestone},
-	TypeDeliveryCompleted:     {true, true, func() any { return new(DeliveryCompleted) }, checkPOD},
-	TypeShipmentCancelled:     {true, true, func() any { return new(ShipmentCancelled) }, checkCancel},
-	TypeTelemetryPosition:     {false, true, func() any { return new(TelemetryPosition) }, checkPosition},
-	TypeFuelPurchased:         {false, true, func() any { return new(FuelPurchased) }, checkFuel},
-	TypeTenderResponded:       {true, true, func() any { return new(TenderResponded) }, checkTender},
-	TypeShipmentStatusChanged: {true, false, func() any { return new(StatusChanged) }, checkStatusChanged},
+	TypeOrderReleased:         {true, true, orderFields, func() any { return new(OrderReleased) }},
+	TypeRouteAssigned:         {true, true, assignFields, func() any { return new(RouteAssigned) }},
+	TypeShipmentMilestone:     {true, true, milestoneFields, func() any { return new(ShipmentMilestone) }},
+	TypeDeliveryCompleted:     {true, true, podFields, func() any { return new(DeliveryCompleted) }},
+	TypeShipmentCancelled:     {true, true, cancelFields, func() any { return new(ShipmentCancelled) }},
+	TypeTelemetryPosition:     {false, true, positionFields, func() any { return new(TelemetryPosition) }},
+	TypeFuelPurchased:         {false, true, fuelFields, func() any { return new(FuelPurchased) }},
+	TypeTenderResponded:       {true, true, tenderFields, func() any { return new(TenderResponded) }},
+	TypeShipmentStatusChanged: {true, false, statusFields, func() any { return new(StatusChanged) }},
 }
 
-// InboundTypes lists the event types partners may send, sorted.
-func InboundTypes() []string { return typeList(true) }
+// parseData applies the data rules of typ. A switch rather than a function
+// in typeInfo: an indirect call would move the walker to the heap.
+func parseData(typ string, o obj) any {
+	switch typ {
+	case TypeOrderReleased:
+		return parseOrder(o)
+	case TypeRouteAssigned:
+		return parseAssignment(o)
+	case TypeShipmentMilestone:
+		return parseMilestone(o)
+	case TypeDeliveryCompleted:
+		return parsePOD(o)
+	case TypeShipmentCancelled:
+		return parseCancel(o)
+	case TypeTelemetryPosition:
+		return parsePosition(o)
+	case TypeFuelPurchased:
+		return parseFuel(o)
+	case TypeTenderResponded:
+		return parseTender(o)
+	case TypeShipmentStatusChanged:
+		return parseStatusChanged(o)
+	}
+	return nil
+}
 
-// DerivedTypes lists the event types only crossdock produces, sorted.
-func DerivedTypes() []string { return typeList(false) }
+var (
+	inboundTypes = typeList(true)
+	derivedTypes = typeList(false)
+	knownTypes   = strings.Join(append(typeList(true), derivedTypes...), ", ")
+)
+
+// InboundTypes lists the event types partners may send, sorted. The
+// caller owns the returned slice.
+func InboundTypes() []string { return append([]string(nil), inboundTypes...) }
+
+// DerivedTypes lists the event types only crossdock produces, sorted. The
+// caller owns the returned slice.
+func DerivedTypes() []string { return append([]string(nil), derivedTypes...) }
 
 func typeList(inbound bool) []string {
 	var out []string
@@ -81,127 +115,188 @@ func typeList(inbound bool) []string {
 func IsInbound(t string) bool { return types[t].inbound }
 
 // ShipmentSubject reports whether events of type t have a shipment id as
-// subject (false: a vehicle id, or an unknown type).
+// subject. It is false for the vehicle-subject types telemetry.position and
+// fuel.purchased, and for unknown types.
 func ShipmentSubject(t string) bool { return types[t].shipmentSubject }
 
+func invalid(format string, args ...any) *ValidationError {
+	return &ValidationError{Errors: []FieldError{{Message: fmt.Sprintf(format, args...)}}}
+}
+
 // SplitBatch inspects a request body: a JSON object is one item
-// (batch=false), a JSON array yields its raw elements (batch=true).
-// Anything else is a *ValidationError naming the problem.
-func SplitBatch(body []byte) ([]json.RawMessage, bool, error) {
-	b := bytes.TrimSpace(body)
-	fail := func(format string, args ...any) ([]json.RawMessage, bool, error) {
-		return nil, false, &ValidationError{Errors: []FieldError{{Message: fmt.Sprintf(format, args...)}}}
-	}
-	if len(b) == 0 {
-		return fail("body is empty: send one CloudEvent (a JSON object) or an array of them")
-	}
-	if !json.Valid(b) {
-		var v any
-		err := json.Unmarshal(b, &v)
-		return fail("body is not valid JSON: %v", err)
-	}
-	switch b[0] {
-	case '{':
-		return []json.RawMessage{b}, false, nil
-	case '[':
-		var items []json.RawMessage
-		if err := json.Unmarshal(b, &items); err != nil {
-			return fail("body is not a JSON array: %v", err)
+// (batch=false), a JSON array yields its raw elements (batch=true), which
+// share body's memory and are not checked further: ParseEvent judges each.
+// Anything else — an empty body, invalid JSON, a string, number, boolean,
+// null or an empty array — is a *ValidationError with Field "".
+func SplitBatch(body []byte) (items []json.RawMessage, batch bool, err error) {
+	t := getTree(1)
+	defer putTree(t)
+	if err := t.parse(string(body)); err != nil {
+		if len(strings.TrimLeft(string(body), " \t\r\n")) == 0 {
+			return nil, false, invalid("body is empty: send one CloudEvent (a JSON object) or a JSON array of them")
 		}
-		if len(items) == 0 {
-			return nil, true, &ValidationError{Errors: []FieldError{{Message: "batch is empty: send at least one event"}}}
+		return nil, false, invalid("body is not valid JSON: %s", syntaxError(body))
+	}
+	root := t.nodes[0]
+	switch root.kind {
+	case kindObject:
+		return []json.RawMessage{body[root.start:root.end:root.end]}, false, nil
+	case kindArray:
+		if root.count == 0 {
+			return nil, true, invalid("batch is empty: send at least one event")
+		}
+		items = make([]json.RawMessage, 0, root.count)
+		for n := root.first; n >= 0; n = t.nodes[n].next {
+			nd := &t.nodes[n]
+			items = append(items, body[nd.start:nd.end:nd.end])
 		}
 		return items, true, nil
 	}
-	return fail("body must be a CloudEvent (a JSON object) or an array of them, not %s", jsonKind(b))
+	return nil, false, invalid("body must be a CloudEvent (a JSON object) or a JSON array of them, not %s", kindName(root.kind))
 }
 
 // ParseEvent decodes one event from raw JSON and validates envelope and
-// data. It returns the event (Data holding the raw data member), its typed
-// data (a pointer to the struct of its type, e.g. *OrderReleased), or a
-// *ValidationError listing every violated rule.
+// data fully. It returns the event (Data holding the raw data member as
+// sent), its typed data (a pointer to the struct of its type, e.g.
+// *OrderReleased), or a *ValidationError listing every violated rule in
+// the order of the fields in the contract. On error the returned Event
+// still holds whatever envelope attributes could be read, so the caller
+// can name the rejected event.
+//
+// A zero now skips the future-time bound. Members set to null count as
+// absent. Envelope attributes it does not know (CloudEvents extensions) are
+// ignored; so are unknown data members, except those differing from a
+// known one only in case. Repeated member names are refused.
 func ParseEvent(raw []byte, now time.Time, lim Limits) (Event, any, error) {
-	c := &checker{lim: lim.withDefaults()}
-	root, ok := c.asObject("", raw)
-	if !ok {
-		c.errs[0].Message = "event " + c.errs[0].Message
-		return Event{}, nil, &ValidationError{Errors: c.errs}
+	c := checker{lim: lim.withDefaults(), t: getTree(maxDepth)}
+	defer putTree(c.t)
+	if err := c.t.parse(string(raw)); err != nil {
+		return Event{}, nil, invalid("body is not valid JSON: %s", syntaxError(raw))
 	}
+	if !utf8.Valid(raw) {
+		return Event{}, nil, invalid("body is not valid UTF-8 (first bad byte at offset %d)", badUTF8(raw))
+	}
+	root := val{c: &c, n: 0}
+	if root.node().kind != kindObject {
+		return Event{}, nil, invalid("event must be a JSON object, not %s", kindName(root.node().kind))
+	}
+	env, _ := root.object(nil)
 	var ev Event
-	if v, ok := root.str("specversion", true, 16); ok && v != SpecVersion {
-		c.add("specversion", "must be %q (got %q)", SpecVersion, v)
-	}
-	ev.SpecVersion = SpecVersion
-	ev.ID, _ = root.id("id", true)
-	ev.Source, _ = root.id("source", true)
-	ev.Subject, _ = root.id("subject", true)
-	typ, typOK := root.str("type", true, c.lim.MaxIDLen)
-	ev.Type = typ
-	info, known := types[typ]
-	if typOK && !known {
-		c.add("type", "unknown event type %q; known types: %s", typ, strings.Join(append(InboundTypes(), DerivedTypes()...), ", "))
-	}
-	if t, ok := root.timestamp("time", true); ok {
-		ev.Time = t
-		checkTime(c, "time", t, now)
-	}
-	if ct, ok := root.str("datacontenttype", false, 128); ok && ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			c.add("datacontenttype", "must be application/json (got %q)", ct)
+	if v, ok := env.need("specversion", true); ok {
+		if s, ok := v.string(); ok {
+			ev.SpecVersion = s
+			if s != SpecVersion {
+				v.errf("must be %q (got %s)", SpecVersion, quoteClip(s))
+			}
 		}
-		ev.DataContentType = ct
 	}
-	ev.CorrelationID, _ = root.id("correlationid", false)
-	ev.CausationID, _ = root.id("causationid", false)
-	data, hasData := root.present("data")
-	switch {
-	case !hasData:
-		c.add("data", "is required")
-	case len(data) > c.lim.MaxDataBytes:
-		c.add("data", "is %d bytes; at most %d are accepted", len(data), c.lim.MaxDataBytes)
-	default:
-		ev.Data = append(json.RawMessage(nil), bytes.TrimSpace(data)...)
-		if d, ok := c.asObject("data", data); ok && known {
-			info.check(d)
+	ev.ID = env.id("id", true)
+	ev.Source = env.id("source", true)
+	var info typeInfo
+	known := false
+	if v, ok := env.need("type", true); ok {
+		var valid bool
+		if ev.Type, valid = v.id(); valid {
+			if info, known = types[ev.Type]; !known {
+				v.errf("unknown event type %s; known types: %s", quoteClip(ev.Type), knownTypes)
+			}
+		}
+	}
+	ev.Subject = env.id("subject", true)
+	if v, ok := env.need("time", true); ok {
+		if t, ok := v.timestamp(); ok {
+			ev.Time = t
+			if t.Before(unixEpoch) {
+				v.errf("must not be before 1970-01-01T00:00:00Z (got %s)", t.Format(time.RFC3339Nano))
+			} else if !now.IsZero() && t.After(now.Add(c.lim.MaxFuture)) {
+				v.errf("is %s ahead of the hub's clock; at most %s ahead is accepted", t.Sub(now).Round(time.Second), c.lim.MaxFuture)
+			}
+		}
+	}
+	if v, ok := env.get("datacontenttype"); ok {
+		if s, ok := v.string(); ok {
+			ev.DataContentType = s
+			if !isJSONMediaType(s) {
+				v.errf("must be application/json, optionally with parameters (got %s)", quoteClip(s))
+			}
+		}
+	}
+	ev.CorrelationID = env.id("correlationid", false)
+	ev.CausationID = env.id("causationid", false)
+	var typed any
+	if v, ok := env.get("data"); !ok {
+		if env.has("data_base64") {
+			c.addf(0, "data", "is required: data_base64 is not accepted, send data as a JSON object")
+		} else {
+			c.addf(0, "data", "is required")
+		}
+	} else {
+		nd := v.node()
+		ev.Data = append(json.RawMessage(nil), raw[nd.start:nd.end]...)
+		switch {
+		case nd.end-nd.start > c.lim.MaxDataBytes:
+			v.errf("is %d bytes; at most %d are accepted", nd.end-nd.start, c.lim.MaxDataBytes)
+		case !known:
+			if nd.kind != kindObject {
+				v.want("an object")
+			}
+		default:
+			if d, ok := v.object(info.fields); ok {
+				typed = parseData(ev.Type, d)
+			}
 		}
 	}
 	if len(c.errs) > 0 {
 		return ev, nil, &ValidationError{Errors: c.errs}
 	}
-	typed, err := DecodeData(ev)
-	if err != nil {
-		return ev, nil, &ValidationError{Errors: []FieldError{{Field: "data", Message: err.Error()}}}
-	}
 	return ev, typed, nil
 }
 
-// checkTime rejects times before 1970 or too far in the future.
-func checkTime(c *checker, field string, t, now time.Time) {
-	if t.Before(time.Unix(0, 0)) {
-		c.add(field, "must not be before 1970-01-01T00:00:00Z (got %s)", t.Format(time.RFC3339))
-	}
-	if !now.IsZero() && t.After(now.Add(c.lim.MaxFuture)) {
-		c.add(field, "is %s in the future; at most %s ahead is accepted", t.Sub(now).Round(time.Second), c.lim.MaxFuture)
-	}
+var unixEpoch = time.Unix(0, 0)
+
+// isJSONMediaType reports whether s is application/json in any case,
+// optionally with parameters (which are not checked).
+func isJSONMediaType(s string) bool {
+	base, _, _ := strings.Cut(s, ";")
+	return strings.EqualFold(strings.Trim(base, " \t"), "application/json")
 }
 
-// Validate validates an already-built Event with the same rules as
-// ParseEvent, returning its typed data.
+func badUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
+}
+
+// Validate validates an already-built Event (a derived event, a replay)
+// with the same rules as ParseEvent and returns its typed data. It encodes
+// ev and parses the result, so a zero now again skips the future-time
+// bound, and a zero Time is refused as before 1970.
 func Validate(ev Event, now time.Time, lim Limits) (any, error) {
 	raw, err := json.Marshal(ev)
 	if err != nil {
-		return nil, &ValidationError{Errors: []FieldError{{Message: "event does not encode: " + err.Error()}}}
+		// Only a time outside years 0..9999 or invalid raw data fail to encode.
+		field := "time"
+		if len(ev.Data) > 0 && !json.Valid(ev.Data) {
+			field = "data"
+		}
+		return nil, &ValidationError{Errors: []FieldError{{Field: field, Message: "does not encode as JSON: " + err.Error()}}}
 	}
 	_, typed, err := ParseEvent(raw, now, lim)
 	return typed, err
 }
 
-// DecodeData decodes ev.Data into the typed struct of ev.Type without
-// validating it (for events read back from storage).
+// DecodeData decodes ev.Data into the typed struct of ev.Type (a pointer,
+// as ParseEvent returns it) without validating it, for events read back
+// from storage. Data that ParseEvent accepted decodes to the same value.
 func DecodeData(ev Event) (any, error) {
 	info, ok := types[ev.Type]
 	if !ok {
-		return nil, fmt.Errorf("unknown event type %q", ev.Type)
+		return nil, fmt.Errorf("decode data: unknown event type %q", ev.Type)
 	}
 	v := info.newData()
 	if err := json.Unmarshal(ev.Data, v); err != nil {

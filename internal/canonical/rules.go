@@ -1,169 +1,273 @@
 package canonical
 
-import (
-	"encoding/json"
-	"fmt"
+import "time"
+
+// The data rules of each type. Each reads the data object member by member
+// in the order of the contract, records every violation under its full path
+// and builds the typed data as it goes.
+
+var (
+	orderFields     = []string{"order_id", "customer_id", "stops", "accessorials", "weight_kg", "pieces", "references"}
+	stopFields      = []string{"id", "type", "location", "window"}
+	locationFields  = []string{"id", "lat", "lon", "radius_m"}
+	windowFields    = []string{"from", "to"}
+	assignFields    = []string{"vehicle_id", "driver_id", "planned_departure"}
+	milestoneFields = []string{"code", "stop_id", "location", "reason"}
+	podFields       = []string{"stop_id", "signed_by", "signature", "location", "pieces", "exceptions"}
+	exceptionFields = []string{"code", "note"}
+	cancelFields    = []string{"reason"}
+	positionFields  = []string{"lat", "lon", "speed_kph", "heading", "odometer_km", "temperature_c"}
+	fuelFields      = []string{"liters", "amount", "currency", "lat", "lon", "station"}
+	tenderFields    = []string{"carrier", "response", "reason"}
+	statusFields    = []string{"from", "to"}
+
+	stopTypes      = []string{StopPickup, StopDelivery}
+	milestoneCodes = []string{MilestoneDeparted, MilestoneArrived, MilestoneDelayed, MilestoneInTransit}
+	tenderAnswers  = []string{TenderAccepted, TenderDeclined, TenderConditional}
 )
 
-// The per-type data rules. Each walks the raw data object and records every
-// violation with its full path.
+// Bounds of free-text and numeric members (characters for text).
+const (
+	maxReason    = 1000
+	maxNote      = 2000
+	maxName      = 256 // signed_by, station
+	maxSignature = 128 << 10
+	maxRefValue  = 1024
+	maxRadiusM   = 50000
+	maxStatusLen = 32
+)
 
-func checkOrder(o obj) {
-	o.id("order_id", true)
-	o.id("customer_id", true)
+func parseOrder(o obj) any {
+	b := new(struct {
+		OrderReleased
+		weight float64
+		pieces int
+	})
+	d := &b.OrderReleased
+	d.OrderID, d.CustomerID = o.id("order_id", true), o.id("customer_id", true)
 	if stops, ok := o.array("stops", true); ok {
 		switch {
-		case len(stops) == 0:
-			o.c.add(o.at("stops"), "must list at least one stop")
-		case len(stops) > o.c.lim.MaxStops:
-			o.c.add(o.at("stops"), "has %d stops; at most %d are accepted", len(stops), o.c.lim.MaxStops)
+		case stops.len == 0:
+			stops.errf("must list at least one stop")
+		case stops.len > o.c.lim.MaxStops:
+			stops.errf("has %d stops; at most %d are accepted", stops.len, o.c.lim.MaxStops)
 		default:
-			checkStops(o, stops)
+			d.Stops = parseStops(stops)
 		}
 	}
 	if acc, ok := o.array("accessorials", false); ok {
-		for i, raw := range acc {
-			path := fmt.Sprintf("%s[%d]", o.at("accessorials"), i)
-			a := obj{c: o.c, m: map[string]json.RawMessage{path: raw}}
-			if s, ok := a.str(path, true, 64); ok && s == "" {
-				o.c.add(path, "must not be empty")
+		d.Accessorials = make([]string, 0, acc.len)
+		for n := o.c.first(acc.n); n >= 0; n = o.c.next(n) {
+			if code, ok := acc.elem(n).id(); ok {
+				d.Accessorials = append(d.Accessorials, code)
 			}
 		}
 	}
-	o.nonNeg("weight_kg", false)
-	o.nonNeg("pieces", true)
-	if refs, ok := o.object("references", false); ok {
-		for k := range refs.m {
-			refs.str(k, false, 1024)
+	d.WeightKg = o.optNonNegative("weight_kg", &b.weight)
+	d.Pieces = o.optCount("pieces", &b.pieces)
+	if refs, ok := o.object("references", false, nil); ok {
+		d.References = make(map[string]string, o.c.t.nodes[refs.n].count)
+		for m := o.c.first(refs.n); m >= 0; m = o.c.next(m) {
+			key := o.c.t.nodes[m].key
+			if s, ok := (val{c: o.c, n: m}).text(maxRefValue); ok {
+				d.References[key] = s
+			}
 		}
 	}
+	return d
 }
 
-func checkStops(o obj, stops []json.RawMessage) {
-	seen := map[string]int{}
-	deliveries := 0
-	for i, raw := range stops {
-		path := fmt.Sprintf("%s[%d]", o.at("stops"), i)
-		s, ok := o.c.asObject(path, raw)
+func parseStops(a arr) []Stop {
+	stops := make([]Stop, a.len)
+	deliveries, unsure := 0, false
+	for n, i := a.c.first(a.n), 0; n >= 0; n, i = a.c.next(n), i+1 {
+		s, ok := a.elem(n).object(stopFields)
 		if !ok {
+			unsure = true
 			continue
 		}
-		if id, ok := s.id("id", true); ok {
-			if j, dup := seen[id]; dup {
-				o.c.add(s.at("id"), "duplicate stop id %q (also stops[%d])", id, j)
+		st := &stops[i]
+		if st.ID = s.id("id", true); st.ID != "" {
+			for j := range i {
+				if stops[j].ID == st.ID {
+					a.c.addf(s.n, "id", "duplicate stop id %s: stops[%d] has it too; stop ids must be unique within the order", quoteClip(st.ID), j)
+					break
+				}
 			}
-			seen[id] = i
 		}
-		if t, ok := s.oneOf("type", true, StopPickup, StopDelivery); ok && t == StopDelivery {
+		switch st.Type = s.oneOf("type", true, stopTypes); st.Type {
+		case StopDelivery:
 			deliveries++
+		case StopPickup:
+		default:
+			unsure = true
 		}
-		if loc, ok := s.object("location", true); ok {
-			loc.id("id", false)
-			loc.point(true)
-			loc.rng("radius_m", false, 0, 50000)
+		if loc, ok := s.object("location", true, locationFields); ok {
+			st.Location.ID = loc.id("id", false)
+			p := loc.point(true)
+			st.Location.Lat, st.Location.Lon = p.Lat, p.Lon
+			st.Location.RadiusM = loc.between("radius_m", false, 0, maxRadiusM)
 		}
-		if w, ok := s.object("window", false); ok {
+		if w, ok := s.object("window", false, windowFields); ok {
 			from, okF := w.timestamp("from", true)
 			to, okT := w.timestamp("to", true)
 			if okF && okT && to.Before(from) {
-				o.c.add(w.at("to"), "must not be before window.from")
+				a.c.addf(w.n, "to", "must not be before window.from (%s)", from.Format(time.RFC3339Nano))
 			}
+			st.Window = &Window{From: from, To: to}
 		}
 	}
-	if deliveries == 0 && len(o.c.errs) == 0 {
-		o.c.add(o.at("stops"), "must include at least one stop of type \"delivery\"")
+	// A stop whose type could not be read might have been the delivery.
+	if deliveries == 0 && !unsure {
+		a.errf("must include at least one stop of type \"delivery\"")
 	}
+	return stops
 }
 
-func checkAssignment(o obj) {
-	o.id("vehicle_id", true)
-	o.id("driver_id", true)
-	o.timestamp("planned_departure", false)
+func parseAssignment(o obj) any {
+	d := &RouteAssigned{VehicleID: o.id("vehicle_id", true), DriverID: o.id("driver_id", true)}
+	if t, ok := o.timestamp("planned_departure", false); ok {
+		d.PlannedDeparture = &t
+	}
+	return d
 }
 
-func checkMilestone(o obj) {
-	o.oneOf("code", true, MilestoneDeparted, MilestoneArrived, MilestoneDelayed, MilestoneInTransit)
-	o.id("stop_id", false)
-	if loc, ok := o.object("location", false); ok {
-		loc.point(true)
+func parseMilestone(o obj) any {
+	b := new(struct {
+		ShipmentMilestone
+		loc Point
+	})
+	d := &b.ShipmentMilestone
+	d.Code, d.StopID = o.oneOf("code", true, milestoneCodes), o.id("stop_id", false)
+	if loc, ok := o.object("location", false, pointFields); ok {
+		b.loc = loc.point(true)
+		d.Location = &b.loc
 	}
-	o.str("reason", false, 1000)
+	d.Reason = o.text("reason", false, maxReason)
+	return d
 }
 
-func checkPOD(o obj) {
-	o.id("stop_id", true)
-	o.str("signed_by", false, 256)
-	o.str("signature", false, 0)
-	if loc, ok := o.object("location", true); ok {
-		loc.point(true)
+// parsePOD reads a proof of delivery. A missing or empty signed_by is
+// valid: it opens a missing_signature case later, it is not a bad event.
+func parsePOD(o obj) any {
+	b := new(struct {
+		DeliveryCompleted
+		pieces int
+	})
+	d := &b.DeliveryCompleted
+	d.StopID = o.id("stop_id", true)
+	d.SignedBy = o.text("signed_by", false, maxName)
+	d.Signature = o.text("signature", false, maxSignature)
+	if loc, ok := o.object("location", true, pointFields); ok {
+		d.Location = loc.point(true)
 	}
-	o.nonNeg("pieces", true)
+	d.Pieces = o.optCount("pieces", &b.pieces)
 	if exc, ok := o.array("exceptions", false); ok {
-		for i, raw := range exc {
-			if e, ok := o.c.asObject(fmt.Sprintf("%s[%d]", o.at("exceptions"), i), raw); ok {
-				e.id("code", true)
-				e.str("note", false, 2000)
+		d.Exceptions = make([]PODException, 0, exc.len)
+		for n := o.c.first(exc.n); n >= 0; n = o.c.next(n) {
+			if e, ok := exc.elem(n).object(exceptionFields); ok {
+				d.Exceptions = append(d.Exceptions, PODException{Code: e.id("code", true), Note: e.text("note", false, maxNote)})
 			}
 		}
 	}
+	return d
 }
 
-func checkCancel(o obj) {
-	o.str("reason", false, 1000)
+func parseCancel(o obj) any {
+	return &ShipmentCancelled{Reason: o.text("reason", false, maxReason)}
 }
 
-func checkPosition(o obj) {
-	o.point(true)
-	o.nonNeg("speed_kph", false)
-	o.rng("heading", false, 0, 360)
-	o.nonNeg("odometer_km", false)
-	o.rng("temperature_c", false, -100, 100)
+// parsePosition reads the most frequent event of all; its optional
+// members live in the same allocation as the struct.
+func parsePosition(o obj) any {
+	b := new(struct {
+		TelemetryPosition
+		opt [4]float64
+	})
+	d := &b.TelemetryPosition
+	p := o.point(true)
+	d.Lat, d.Lon = p.Lat, p.Lon
+	d.SpeedKph = o.optNonNegative("speed_kph", &b.opt[0])
+	d.Heading = o.optBetween("heading", 0, 360, &b.opt[1])
+	d.OdometerKm = o.optNonNegative("odometer_km", &b.opt[2])
+	d.TemperatureC = o.optBetween("temperature_c", -100, 100, &b.opt[3])
+	return d
 }
 
-func checkFuel(o obj) {
-	if l, ok := o.num("liters", true); ok && l <= 0 {
-		o.c.add(o.at("liters"), "must be greater than 0 (got %v)", l)
-	}
-	if raw, ok := o.present("amount"); ok {
-		var d Decimal
-		if err := d.UnmarshalJSON(raw); err != nil || !validDecimal(string(d), 4) {
-			o.c.add(o.at("amount"), "must be a non-negative decimal with at most 4 decimal places, such as \"84.20\"")
+func parseFuel(o obj) any {
+	b := new(struct {
+		FuelPurchased
+		pos Point
+	})
+	d := &b.FuelPurchased
+	if v, ok := o.need("liters", true); ok {
+		if l, ok := v.number(); ok && l <= 0 {
+			v.errf("must be greater than 0 (got %v)", l)
+		} else {
+			d.Liters = l
 		}
-	} else {
-		o.c.add(o.at("amount"), "is required")
 	}
-	if cur, ok := o.str("currency", true, 3); ok && !isCurrency(cur) {
-		o.c.add(o.at("currency"), "must be an ISO 4217 code of 3 uppercase letters (got %q)", cur)
+	if v, ok := o.need("amount", true); ok {
+		d.Amount, _ = v.decimal()
 	}
-	_, hasLat := o.present("lat")
-	_, hasLon := o.present("lon")
-	if hasLat || hasLon {
-		o.point(true)
+	if v, ok := o.need("currency", true); ok {
+		if s, ok := v.string(); ok && !isCurrency(s) {
+			v.errf("must be an ISO 4217 code of 3 uppercase letters such as \"EUR\" (got %s)", quoteClip(s))
+		} else {
+			d.Currency = s
+		}
 	}
-	o.str("station", false, 256)
+	// lat and lon are optional, but one without the other is an error.
+	if o.has("lat") || o.has("lon") {
+		b.pos = o.point(true)
+		d.Lat, d.Lon = &b.pos.Lat, &b.pos.Lon
+	}
+	d.Station = o.text("station", false, maxName)
+	return d
+}
+
+// decimal reads a money amount: a decimal string or a number, >= 0, with
+// at most 4 decimal places and no exponent.
+func (v val) decimal() (Decimal, bool) {
+	var s string
+	switch v.node().kind {
+	case kindString:
+		s = v.c.t.str(v.n)
+	case kindNumber:
+		s = v.c.t.raw(v.n)
+	default:
+		v.want("a decimal string such as \"84.20\" or a number")
+		return "", false
+	}
+	if !validDecimal(s, maxDecimalPlaces) {
+		v.errf("must be a non-negative decimal with at most %d decimal places and no exponent, such as \"84.20\" (got %s)", maxDecimalPlaces, quoteClip(s))
+		return "", false
+	}
+	return Decimal(s), true
 }
 
 func isCurrency(s string) bool {
-	if len(s) != 3 {
-		return false
+	return len(s) == 3 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' && s[2] >= 'A' && s[2] <= 'Z'
+}
+
+func parseTender(o obj) any {
+	return &TenderResponded{
+		Carrier:  o.id("carrier", true),
+		Response: o.oneOf("response", true, tenderAnswers),
+		Reason:   o.text("reason", false, maxReason),
 	}
-	for i := 0; i < 3; i++ {
-		if s[i] < 'A' || s[i] > 'Z' {
-			return false
+}
+
+// parseStatusChanged reads the derived status change; from is empty for
+// the first status of a shipment.
+func parseStatusChanged(o obj) any {
+	d := &StatusChanged{From: o.text("from", false, maxStatusLen)}
+	if v, ok := o.need("to", true); ok {
+		if s, ok := v.text(maxStatusLen); ok && s == "" {
+			v.errf("must not be empty")
+		} else {
+			d.To = s
 		}
 	}
-	return true
-}
-
-func checkTender(o obj) {
-	o.id("carrier", true)
-	o.oneOf("response", true, TenderAccepted, TenderDeclined, TenderConditional)
-	o.str("reason", false, 1000)
-}
-
-func checkStatusChanged(o obj) {
-	o.str("from", true, 32)
-	if to, ok := o.str("to", true, 32); ok && to == "" {
-		o.c.add(o.at("to"), "must not be empty")
-	}
+	return d
 }
