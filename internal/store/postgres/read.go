@@ -83,10 +83,16 @@ func scanEvent(sc pgx.Row) (store.EventRecord, error) {
 	return e, err
 }
 
-// Timeline implements store.Store.
+// Timeline implements store.Store. Events without a shipment belong to no
+// timeline, so an empty shipmentID lists nothing.
 func (s *Store) Timeline(ctx context.Context, shipmentID string, after *store.TimelineCursor, n int) ([]store.EventRecord, error) {
+	if shipmentID == "" {
+		return nil, nil
+	}
 	a := args{shipmentID}
-	q := `SELECT ` + eventCols + ` FROM events WHERE shipment_id = $1`
+	// shipment_id <> '' repeats the partial timeline index's WHERE so even a
+	// generic plan (which cannot see $1) may use it.
+	q := `SELECT ` + eventCols + ` FROM events WHERE shipment_id = $1 AND shipment_id <> ''`
 	if after != nil {
 		q += ` AND (time_ns, seq) > (` + a.add(store.UnixNanos(after.Time)) + `, ` + a.add(after.Seq) + `)`
 	}

@@ -10,6 +10,15 @@ import (
 	"github.com/crossdockhq/crossdock/internal/store"
 )
 
+// text passes JSON bytes for a text[] element without copying them into
+// a string; nil becomes empty, as the columns are NOT NULL.
+func text(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
 type tx struct {
 	tx   pgx.Tx
 	done bool
@@ -53,11 +62,11 @@ func (t *tx) AppendEvents(ctx context.Context, evs []store.EventRecord) error {
 	n := len(evs)
 	src, id, typ, subj, shp := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	tm, rcv := make([]int64, n), make([]int64, n)
-	corr, caus, prin, data := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	corr, caus, prin, data := make([]string, n), make([]string, n), make([]string, n), make([][]byte, n)
 	for i, e := range evs {
 		src[i], id[i], typ[i], subj[i], shp[i] = e.Source, e.ID, e.Type, e.Subject, e.ShipmentID
 		tm[i], rcv[i] = store.UnixNanos(e.Time), store.UnixNanos(e.ReceivedAt)
-		corr[i], caus[i], prin[i], data[i] = e.CorrelationID, e.CausationID, e.Principal, string(e.Data)
+		corr[i], caus[i], prin[i], data[i] = e.CorrelationID, e.CausationID, e.Principal, text(e.Data)
 	}
 	rows, err := t.tx.Query(ctx, `INSERT INTO events (source, id, type, subject, shipment_id, time_ns, received_at_ns,
 			correlation_id, causation_id, principal, data)
@@ -95,8 +104,16 @@ func (t *tx) AppendEvents(ctx context.Context, evs []store.EventRecord) error {
 }
 
 // LockShipments creates placeholder rows (visible false, empty state) for
-// unknown ids so they can be locked too, then locks every row in id order.
-// Placeholders are not returned.
+// unknown ids so they can be locked too, then locks every row in id order —
+// one round trip (a two-statement batch). Placeholders, new or left by an
+// earlier transaction that never put the shipment, are locked but never
+// returned: an id whose row is invisible with an empty State is absent from
+// the map, exactly as on SQLite.
+//
+// Under READ COMMITTED the INSERT waits for another transaction that is
+// inserting the same id, and the SELECT … FOR UPDATE then waits for the row
+// lock and reads the latest committed version, so a second writer sees the
+// first one's put instead of overwriting it.
 func (t *tx) LockShipments(ctx context.Context, ids []string) (map[string]store.ShipmentRecord, error) {
 	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO shipments (id, visible, status, customer_id, state, updated_at_ns)
@@ -121,7 +138,7 @@ func (t *tx) LockShipments(ctx context.Context, ids []string) (map[string]store.
 		if err := rows.Scan(&r.ID, &r.Visible, &r.Status, &r.CustomerID, &state, &upd); err != nil {
 			return nil, fmt.Errorf("postgres: lock shipments: %w", err)
 		}
-		if state == "" {
+		if !r.Visible && state == "" {
 			continue
 		}
 		r.State, r.UpdatedAt = []byte(state), store.FromUnixNanos(upd)
@@ -135,10 +152,10 @@ func (t *tx) LockShipments(ctx context.Context, ids []string) (map[string]store.
 
 func (t *tx) PutShipments(ctx context.Context, recs []store.ShipmentRecord) error {
 	n := len(recs)
-	id, status, cust, state := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	id, status, cust, state := make([]string, n), make([]string, n), make([]string, n), make([][]byte, n)
 	vis, upd := make([]bool, n), make([]int64, n)
 	for i, r := range recs {
-		id[i], status[i], cust[i], state[i], vis[i], upd[i] = r.ID, r.Status, r.CustomerID, string(r.State), r.Visible, store.UnixNanos(r.UpdatedAt)
+		id[i], status[i], cust[i], state[i], vis[i], upd[i] = r.ID, r.Status, r.CustomerID, text(r.State), r.Visible, store.UnixNanos(r.UpdatedAt)
 	}
 	_, err := t.tx.Exec(ctx, `INSERT INTO shipments (id, visible, status, customer_id, state, updated_at_ns)
 		SELECT * FROM unnest($1::text[], $2::bool[], $3::text[], $4::text[], $5::text[], $6::bigint[])
@@ -151,7 +168,8 @@ func (t *tx) PutShipments(ctx context.Context, recs []store.ShipmentRecord) erro
 	return nil
 }
 
-// LockVehicles is LockShipments for vehicles.
+// LockVehicles is LockShipments for vehicles; a placeholder is a row with
+// an empty State, and is locked but not returned.
 func (t *tx) LockVehicles(ctx context.Context, ids []string) (map[string]store.VehicleRecord, error) {
 	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO vehicles (id, state, updated_at_ns)
@@ -189,9 +207,9 @@ func (t *tx) LockVehicles(ctx context.Context, ids []string) (map[string]store.V
 
 func (t *tx) PutVehicles(ctx context.Context, recs []store.VehicleRecord) error {
 	n := len(recs)
-	id, state, upd := make([]string, n), make([]string, n), make([]int64, n)
+	id, state, upd := make([]string, n), make([][]byte, n), make([]int64, n)
 	for i, r := range recs {
-		id[i], state[i], upd[i] = r.ID, string(r.State), store.UnixNanos(r.UpdatedAt)
+		id[i], state[i], upd[i] = r.ID, text(r.State), store.UnixNanos(r.UpdatedAt)
 	}
 	_, err := t.tx.Exec(ctx, `INSERT INTO vehicles (id, state, updated_at_ns)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
@@ -202,6 +220,8 @@ func (t *tx) PutVehicles(ctx context.Context, recs []store.VehicleRecord) error 
 	return nil
 }
 
+// PutQuarantine inserts recs or replaces every column of a stored record
+// with the same ID. A nil Errors is stored as "[]", a nil Payload as empty.
 func (t *tx) PutQuarantine(ctx context.Context, recs []store.QuarantineRecord) error {
 	n := len(recs)
 	id, src, prin, reason, errs, ct, state := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -227,7 +247,9 @@ func (t *tx) PutQuarantine(ctx context.Context, recs []store.QuarantineRecord) e
 			payload, truncated, replayed_at_ns, replay_state)
 		SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
 			$8::bytea[], $9::bool[], $10::bigint[], $11::text[])
-		ON CONFLICT (id) DO UPDATE SET reason = excluded.reason, errors = excluded.errors,
+		ON CONFLICT (id) DO UPDATE SET received_at_ns = excluded.received_at_ns, source = excluded.source,
+			principal = excluded.principal, reason = excluded.reason, errors = excluded.errors,
+			content_type = excluded.content_type, payload = excluded.payload, truncated = excluded.truncated,
 			replayed_at_ns = excluded.replayed_at_ns, replay_state = excluded.replay_state`,
 		id, rcv, src, prin, reason, errs, ct, payload, trunc, replayed, state)
 	if err != nil {

@@ -86,9 +86,16 @@ func scanEvent(sc interface{ Scan(...any) error }) (store.EventRecord, error) {
 	return e, err
 }
 
-// Timeline implements store.Store.
+// Timeline implements store.Store. Events without a shipment belong to no
+// timeline, so an empty shipmentID lists nothing.
 func (s *Store) Timeline(ctx context.Context, shipmentID string, after *store.TimelineCursor, n int) ([]store.EventRecord, error) {
-	q := `SELECT ` + eventCols + ` FROM events WHERE shipment_id = ?`
+	if shipmentID == "" {
+		return nil, nil
+	}
+	// The literal shipment_id <> '' repeats the timeline index's WHERE:
+	// SQLite uses a partial index only when the query states its condition,
+	// and cannot infer it from shipment_id = ? (without it: a table scan).
+	q := `SELECT ` + eventCols + ` FROM events WHERE shipment_id = ? AND shipment_id <> ''`
 	args := []any{shipmentID}
 	if after != nil {
 		q += ` AND (time_ns, seq) > (?, ?)`
@@ -127,12 +134,13 @@ func (s *Store) Event(ctx context.Context, key store.EventKey) (store.EventRecor
 	return e, nil
 }
 
-// Vehicle implements store.Store.
+// Vehicle implements store.Store; a row with an empty State (a
+// PostgreSQL-style placeholder) is not a vehicle.
 func (s *Store) Vehicle(ctx context.Context, id string) (store.VehicleRecord, error) {
 	r := store.VehicleRecord{ID: id}
 	var state string
 	var upd int64
-	err := s.r.QueryRowContext(ctx, `SELECT state, updated_at_ns FROM vehicles WHERE id = ?`, id).Scan(&state, &upd)
+	err := s.r.QueryRowContext(ctx, `SELECT state, updated_at_ns FROM vehicles WHERE id = ? AND state <> ''`, id).Scan(&state, &upd)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, store.ErrNotFound
 	}

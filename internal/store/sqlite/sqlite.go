@@ -9,12 +9,15 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
-	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+	"modernc.org/sqlite" // also registers the "sqlite" database/sql driver
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/crossdockhq/crossdock/internal/store"
 )
@@ -31,9 +34,10 @@ type Options struct {
 
 // Store is the SQLite implementation of store.Store.
 type Store struct {
-	w     *sql.DB // one connection, the writer
-	r     *sql.DB // read-only pool
-	stmts writeStmts
+	w      *sql.DB // one connection, the writer
+	r      *sql.DB // read-only pool
+	stmts  writeStmts
+	closed atomic.Bool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -53,8 +57,10 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: create directory: %w", err)
 	}
 	pragmas := []string{
-		"journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)",
+		// Every connection of both pools runs these on open (DSN _pragma).
+		// busy_timeout first, so the others already wait for locks.
 		fmt.Sprintf("busy_timeout(%d)", opt.BusyTimeout.Milliseconds()),
+		"journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)",
 		"temp_store(memory)",
 		// Checkpoint every ~40 MB of WAL instead of 4 MB: a hot page is then
 		// copied into the database once per checkpoint rather than ten times.
@@ -81,6 +87,10 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 	s := &Store{w: w}
+	if err := connect(ctx, w, opt.BusyTimeout); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -99,66 +109,105 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 	return s, nil
 }
 
-// migrate applies the embedded migrations not yet recorded, each in its own
-// transaction together with its record.
-func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version TEXT PRIMARY KEY, applied_at_ns INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("sqlite: migrations table: %w", err)
+// connect opens the writer's connection. Switching a new file to WAL needs
+// an exclusive lock, and SQLite reports SQLITE_BUSY at once, without its
+// busy handler, when another process is opening the same new file; so
+// connect retries for up to the busy timeout.
+func connect(ctx context.Context, db *sql.DB, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := db.PingContext(ctx)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		t := time.NewTimer(10 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
 	}
+}
+
+// isBusy reports SQLITE_BUSY and its extended codes.
+func isBusy(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
+// migrate applies the embedded migrations not yet recorded, in name order,
+// each in its own transaction together with its record. The version check
+// runs inside that transaction (BEGIN IMMEDIATE takes the write lock), so
+// two processes opening one new file cannot both apply a migration.
+func (s *Store) migrate(ctx context.Context) error {
 	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
 		return fmt.Errorf("sqlite: list migrations: %w", err)
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		version := strings.TrimSuffix(filepath.Base(name), ".sql")
-		var n int
-		if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
-			return fmt.Errorf("sqlite: migration %s: %w", version, err)
-		}
-		if n > 0 {
-			continue
-		}
-		body, err := migrations.ReadFile(name)
-		if err != nil {
-			return fmt.Errorf("sqlite: migration %s: %w", version, err)
-		}
-		tx, err := s.w.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("sqlite: migration %s: %w", version, err)
-		}
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-			_ = tx.Rollback()
-			return fmt.Errorf("sqlite: migration %s: %w", version, err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at_ns) VALUES (?, ?)`, version, time.Now().UnixNano()); err != nil {
-			_ = tx.Rollback()
-			return fmt.Errorf("sqlite: migration %s: %w", version, err)
-		}
-		if err := tx.Commit(); err != nil {
+		version := strings.TrimSuffix(path.Base(name), ".sql")
+		if err := s.apply(ctx, version, name); err != nil {
 			return fmt.Errorf("sqlite: migration %s: %w", version, err)
 		}
 	}
 	return nil
+}
+
+// apply runs one migration unless it is recorded. Everything, even creating
+// schema_migrations, happens in a write transaction: a statement outside
+// one that reads and then writes can fail with SQLITE_BUSY at once, without
+// waiting, when another process writes in between.
+func (s *Store) apply(ctx context.Context, version, name string) error {
+	body, err := migrations.ReadFile(name)
+	if err != nil {
+		return err
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version TEXT PRIMARY KEY, applied_at_ns INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at_ns) VALUES (?, ?)`, version, time.Now().UnixNano()); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // Dialect implements store.Store.
 func (s *Store) Dialect() string { return "sqlite" }
 
-// Ping checks both connections answer.
+// Ping checks that the database answers a query on the read pool. It does
+// not touch the writer connection: that is busy for the whole of every
+// write transaction, and a readiness probe must not wait for a batch.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.w.PingContext(ctx); err != nil {
-		return fmt.Errorf("sqlite: ping writer: %w", err)
-	}
-	if err := s.r.PingContext(ctx); err != nil {
-		return fmt.Errorf("sqlite: ping readers: %w", err)
+	if err := s.r.QueryRowContext(ctx, `SELECT 1 FROM schema_migrations LIMIT 1`).Scan(new(int)); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
 	}
 	return nil
 }
 
-// Close closes the prepared statements and both pools.
+// Close closes the prepared statements and both pools. Later calls do
+// nothing.
 func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
 	s.stmts.close()
 	var errs []error
 	if s.r != nil {

@@ -33,7 +33,9 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 			ON CONFLICT (id) DO UPDATE SET state = excluded.state, updated_at_ns = excluded.updated_at_ns`},
 		{&w.putQuarantine, `INSERT INTO quarantine (id, received_at_ns, source, principal, reason, errors, content_type,
 			payload, truncated, replayed_at_ns, replay_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET reason = excluded.reason, errors = excluded.errors,
+			ON CONFLICT (id) DO UPDATE SET received_at_ns = excluded.received_at_ns, source = excluded.source,
+			principal = excluded.principal, reason = excluded.reason, errors = excluded.errors,
+			content_type = excluded.content_type, payload = excluded.payload, truncated = excluded.truncated,
 			replayed_at_ns = excluded.replayed_at_ns, replay_state = excluded.replay_state`},
 	} {
 		st, err := db.PrepareContext(ctx, p.sql)
@@ -107,6 +109,10 @@ func (t *tx) AppendEvents(ctx context.Context, evs []store.EventRecord) error {
 	return nil
 }
 
+// LockShipments reads the records of ids. The write transaction (BEGIN
+// IMMEDIATE) already holds SQLite's database-wide write lock, so nothing
+// more is locked and no placeholders are created. Rows that look like
+// placeholders (invisible, empty State) are omitted, as on PostgreSQL.
 func (t *tx) LockShipments(ctx context.Context, ids []string) (map[string]store.ShipmentRecord, error) {
 	st := t.stmt(ctx, t.s.stmts.getShipment)
 	out := make(map[string]store.ShipmentRecord, len(ids))
@@ -121,6 +127,9 @@ func (t *tx) LockShipments(ctx context.Context, ids []string) (map[string]store.
 		}
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: lock shipment %s: %w", id, err)
+		}
+		if visible == 0 && state == "" {
+			continue
 		}
 		r.Visible, r.State, r.UpdatedAt = visible == 1, []byte(state), store.FromUnixNanos(upd)
 		out[id] = r
@@ -138,6 +147,8 @@ func (t *tx) PutShipments(ctx context.Context, recs []store.ShipmentRecord) erro
 	return nil
 }
 
+// LockVehicles is LockShipments for vehicles; a row with an empty State
+// counts as absent.
 func (t *tx) LockVehicles(ctx context.Context, ids []string) (map[string]store.VehicleRecord, error) {
 	st := t.stmt(ctx, t.s.stmts.getVehicle)
 	out := make(map[string]store.VehicleRecord, len(ids))
@@ -150,6 +161,9 @@ func (t *tx) LockVehicles(ctx context.Context, ids []string) (map[string]store.V
 		}
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: lock vehicle %s: %w", id, err)
+		}
+		if state == "" {
+			continue
 		}
 		out[id] = store.VehicleRecord{ID: id, State: []byte(state), UpdatedAt: store.FromUnixNanos(upd)}
 	}
@@ -166,6 +180,8 @@ func (t *tx) PutVehicles(ctx context.Context, recs []store.VehicleRecord) error 
 	return nil
 }
 
+// PutQuarantine inserts recs or replaces every column of a stored record
+// with the same ID. A nil Errors is stored as "[]", a nil Payload as empty.
 func (t *tx) PutQuarantine(ctx context.Context, recs []store.QuarantineRecord) error {
 	st := t.stmt(ctx, t.s.stmts.putQuarantine)
 	for _, r := range recs {
