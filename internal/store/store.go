@@ -73,6 +73,45 @@ type QuarantineRecord struct {
 	ReplayState string     // "" (never replayed) | "accepted" | "duplicate" | "rejected"
 }
 
+// PositionKey is a raw position's idempotency key: one vehicle reports one
+// position per instant, whichever device or input it came through.
+type PositionKey struct {
+	VehicleID string
+	Time      time.Time
+}
+
+// PositionRecord is one raw position, kept in a compact table apart from
+// the events log (it never reaches a connector) and pruned after the
+// retention period. The optional readings are nil when not reported.
+type PositionRecord struct {
+	VehicleID     string
+	Time          time.Time
+	DeviceID      string // "" for canonical events through the API
+	Source        string // the input ("osmand", "teltonika", "mqtt") or the event's source
+	EventID       string // the canonical event id, or one derived from device and time
+	ReceivedAt    time.Time
+	CorrelationID string
+	Lat, Lon      float64
+	SpeedKph      *float64
+	Heading       *float64
+	OdometerKm    *float64
+	TemperatureC  *float64
+	AltitudeM     *float64
+	AccuracyM     *float64
+	BatteryPct    *float64
+}
+
+// Key returns the position's idempotency key.
+func (p PositionRecord) Key() PositionKey { return PositionKey{VehicleID: p.VehicleID, Time: p.Time} }
+
+// PositionFilter selects one vehicle's positions in time order.
+type PositionFilter struct {
+	VehicleID string
+	From      time.Time // inclusive; zero: no bound
+	To        time.Time // exclusive; zero: no bound
+	Limit     int       // 1..1000
+}
+
 // ShipmentFilter selects visible shipments, ordered by (UpdatedAt, ID).
 type ShipmentFilter struct {
 	Status       string
@@ -113,6 +152,13 @@ type Store interface {
 	Vehicle(ctx context.Context, id string) (VehicleRecord, error)
 	Quarantine(ctx context.Context, f QuarantineFilter) ([]QuarantineRecord, error)
 	QuarantineItem(ctx context.Context, id string) (QuarantineRecord, error)
+	// Positions lists raw positions of one vehicle ordered by Time.
+	Positions(ctx context.Context, f PositionFilter) ([]PositionRecord, error)
+	// PrunePositions deletes at most limit positions older than before
+	// (received or reported: the position's Time) and reports how many.
+	// It is a write outside the pipeline's transactions; callers run it in
+	// small chunks so the writer is never held up for long.
+	PrunePositions(ctx context.Context, before time.Time, limit int) (int64, error)
 	// Counts reports row counts for metrics and readiness.
 	Counts(ctx context.Context) (Counts, error)
 
@@ -154,6 +200,18 @@ type Tx interface {
 	// LockVehicles and PutVehicles are the same for vehicles.
 	LockVehicles(ctx context.Context, ids []string) (map[string]VehicleRecord, error)
 	PutVehicles(ctx context.Context, recs []VehicleRecord) error
+	// ExistingPositions reports which of keys are already stored.
+	ExistingPositions(ctx context.Context, keys []PositionKey) (map[PositionKey]bool, error)
+	// AppendPositions inserts recs; a key stored meanwhile is ErrConflict.
+	AppendPositions(ctx context.Context, recs []PositionRecord) error
+	// DeviceVehicles maps each registered device id of ids to its vehicle;
+	// unregistered ids are absent.
+	DeviceVehicles(ctx context.Context, ids []string) (map[string]string, error)
+	// SetDevices makes deviceIDs exactly the devices of vehicleID: others
+	// of the vehicle are unregistered, new ones registered. The caller has
+	// checked that none belongs to another vehicle; if one does meanwhile,
+	// SetDevices returns ErrConflict.
+	SetDevices(ctx context.Context, vehicleID string, deviceIDs []string) error
 	// PutQuarantine inserts or replaces quarantine records by ID.
 	PutQuarantine(ctx context.Context, recs []QuarantineRecord) error
 

@@ -13,6 +13,7 @@ import (
 // connection.
 type writeStmts struct {
 	exists, insertEvent, getShipment, putShipment, getVehicle, putVehicle, putQuarantine *sql.Stmt
+	positionExists, insertPosition, deviceVehicle                                        *sql.Stmt
 }
 
 func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
@@ -37,6 +38,11 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 			principal = excluded.principal, reason = excluded.reason, errors = excluded.errors,
 			content_type = excluded.content_type, payload = excluded.payload, truncated = excluded.truncated,
 			replayed_at_ns = excluded.replayed_at_ns, replay_state = excluded.replay_state`},
+		{&w.positionExists, `SELECT 1 FROM positions WHERE vehicle_id = ? AND time_ns = ?`},
+		{&w.insertPosition, `INSERT INTO positions (vehicle_id, time_ns, device_id, source, event_id, received_at_ns,
+			correlation_id, lat, lon, speed_kph, heading, odometer_km, temperature_c, altitude_m, accuracy_m, battery_pct)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`},
+		{&w.deviceVehicle, `SELECT vehicle_id FROM devices WHERE device_id = ?`},
 	} {
 		st, err := db.PrepareContext(ctx, p.sql)
 		if err != nil {
@@ -48,7 +54,8 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 }
 
 func (w *writeStmts) close() {
-	for _, st := range []*sql.Stmt{w.exists, w.insertEvent, w.getShipment, w.putShipment, w.getVehicle, w.putVehicle, w.putQuarantine} {
+	for _, st := range []*sql.Stmt{w.exists, w.insertEvent, w.getShipment, w.putShipment, w.getVehicle, w.putVehicle, w.putQuarantine,
+		w.positionExists, w.insertPosition, w.deviceVehicle} {
 		if st != nil {
 			_ = st.Close()
 		}

@@ -47,6 +47,10 @@ func Run(t *testing.T, open Opener) {
 		{"RollbackAfterCommit", testRollbackAfterCommit},
 		{"ReadsDoNotWaitForWriter", testReadsDuringWrite},
 		{"SurvivesReopen", testReopen},
+		{"Positions", testPositions},
+		{"PositionConflict", testPositionConflict},
+		{"PrunePositions", testPrunePositions},
+		{"Devices", testDevices},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
