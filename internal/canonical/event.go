@@ -84,13 +84,29 @@ type OrderReleased struct {
 	WeightKg     *float64          `json:"weight_kg,omitempty"`    // gross weight in kg, nil if not given
 	Pieces       *int              `json:"pieces,omitempty"`       // nil if not given
 	References   map[string]string `json:"references,omitempty"`   // free reference numbers (PO, BOL, …) by name
+	Temperature  *TemperatureRange `json:"temperature,omitempty"`  // cargo temperature to keep (reefer), nil if none
+}
+
+// TemperatureRange is the cargo temperature an order requires, in °C;
+// MinC is not above MaxC.
+type TemperatureRange struct {
+	MinC float64 `json:"min_c"`
+	MaxC float64 `json:"max_c"`
+}
+
+// LineString is a GeoJSON LineString: Coordinates are [lon, lat] pairs
+// (GeoJSON order), at least two.
+type LineString struct {
+	Type        string       `json:"type"` // always "LineString"
+	Coordinates [][2]float64 `json:"coordinates"`
 }
 
 // RouteAssigned is the data of route.assigned (subject: shipment id).
 type RouteAssigned struct {
 	VehicleID        string     `json:"vehicle_id"`
 	DriverID         string     `json:"driver_id"`
-	PlannedDeparture *time.Time `json:"planned_departure,omitempty"` // nil if not given
+	PlannedDeparture *time.Time  `json:"planned_departure,omitempty"` // nil if not given
+	Route            *LineString `json:"route,omitempty"`             // planned route; nil if not given
 }
 
 // Milestone codes.

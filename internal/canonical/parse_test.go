@@ -228,6 +228,11 @@ var ruleCases = []ruleCase{
 	{"reference not a string", TypeOrderReleased, set("references", map[string]any{"po": 5}), f("data.references.po"), ""},
 	{"reference name with a space", TypeOrderReleased, set("references", map[string]any{"PO no.": 5}), f(`data.references["PO no."]`), ""},
 	{"references an array", TypeOrderReleased, set("references", []any{"PO-1"}), f("data.references"), ""},
+	{"temperature range", TypeOrderReleased, set("temperature", map[string]any{"min_c": 2, "max_c": 8}), nil, ""},
+	{"temperature of one degree", TypeOrderReleased, set("temperature", map[string]any{"min_c": -18, "max_c": -18}), nil, ""},
+	{"temperature reversed", TypeOrderReleased, set("temperature", map[string]any{"min_c": 8, "max_c": 2}), f("data.temperature.max_c"), schemaOrder},
+	{"temperature without max", TypeOrderReleased, set("temperature", map[string]any{"min_c": 2}), f("data.temperature.max_c"), ""},
+	{"temperature beyond a reefer", TypeOrderReleased, set("temperature", map[string]any{"min_c": -200, "max_c": 8}), f("data.temperature.min_c"), ""},
 	{"unknown data member", TypeOrderReleased, set("priority", "high"), nil, ""},
 	{"data member in another case", TypeOrderReleased, set("Order_ID", "SO-2"), f("data.Order_ID"), schemaRawString},
 	{"many order errors in order", TypeOrderReleased, func(m map[string]any) {
@@ -244,6 +249,11 @@ var ruleCases = []ruleCase{
 	{"planned departure malformed", TypeRouteAssigned, set("planned_departure", "tomorrow"), f("data.planned_departure"), ""},
 	{"planned departure absent", TypeRouteAssigned, set("planned_departure", nil), nil, ""},
 	{"planned departure null", TypeRouteAssigned, set("planned_departure", null), nil, ""},
+	{"route", TypeRouteAssigned, set("route", map[string]any{"type": "LineString", "coordinates": []any{[]any{8.68, 50.11}, []any{11.58, 48.14, 520}}}), nil, ""},
+	{"route of one point", TypeRouteAssigned, set("route", map[string]any{"type": "LineString", "coordinates": []any{[]any{8.68, 50.11}}}), f("data.route.coordinates"), ""},
+	{"route lat and lon swapped", TypeRouteAssigned, set("route", map[string]any{"type": "LineString", "coordinates": []any{[]any{8.68, 50.11}, []any{50.11, 181}}}), f("data.route.coordinates[1][1]"), ""},
+	{"route position a pair object", TypeRouteAssigned, set("route", map[string]any{"type": "LineString", "coordinates": []any{[]any{8.68, 50.11}, map[string]any{"lat": 1, "lon": 2}}}), f("data.route.coordinates[1]"), ""},
+	{"route a polygon", TypeRouteAssigned, set("route", map[string]any{"type": "Polygon", "coordinates": []any{[]any{8.68, 50.11}, []any{11.58, 48.14}}}), f("data.route.type"), ""},
 
 	// shipment.milestone
 	{"valid milestone", TypeShipmentMilestone, nil, nil, ""},

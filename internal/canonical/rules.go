@@ -7,11 +7,13 @@ import "time"
 // and builds the typed data as it goes.
 
 var (
-	orderFields     = []string{"order_id", "customer_id", "stops", "accessorials", "weight_kg", "pieces", "references"}
+	orderFields     = []string{"order_id", "customer_id", "stops", "accessorials", "weight_kg", "pieces", "references", "temperature"}
 	stopFields      = []string{"id", "type", "location", "window"}
 	locationFields  = []string{"id", "lat", "lon", "radius_m"}
 	windowFields    = []string{"from", "to"}
-	assignFields    = []string{"vehicle_id", "driver_id", "planned_departure"}
+	assignFields    = []string{"vehicle_id", "driver_id", "planned_departure", "route"}
+	tempFields      = []string{"min_c", "max_c"}
+	lineFields      = []string{"type", "coordinates"}
 	milestoneFields = []string{"code", "stop_id", "location", "reason"}
 	podFields       = []string{"stop_id", "signed_by", "signature", "location", "pieces", "exceptions"}
 	exceptionFields = []string{"code", "note"}
@@ -35,6 +37,9 @@ const (
 	maxRefValue  = 1024
 	maxRadiusM   = 50000
 	maxStatusLen = 32
+	maxRoute     = 10000 // points of a planned route
+	minTempC     = -100
+	maxTempC     = 100
 )
 
 func parseOrder(o obj) any {
@@ -73,6 +78,20 @@ func parseOrder(o obj) any {
 				d.References[key] = s
 			}
 		}
+	}
+	if t, ok := o.object("temperature", false, tempFields); ok {
+		r := &TemperatureRange{}
+		var okMin, okMax bool
+		if v, ok := t.need("min_c", true); ok {
+			r.MinC, okMin = v.between(minTempC, maxTempC)
+		}
+		if v, ok := t.need("max_c", true); ok {
+			r.MaxC, okMax = v.between(minTempC, maxTempC)
+		}
+		if okMin && okMax && r.MaxC < r.MinC {
+			o.c.addf(t.n, "max_c", "must not be below temperature.min_c (%v)", r.MinC)
+		}
+		d.Temperature = r
 	}
 	return d
 }
@@ -129,7 +148,42 @@ func parseAssignment(o obj) any {
 	if t, ok := o.timestamp("planned_departure", false); ok {
 		d.PlannedDeparture = &t
 	}
+	if r, ok := o.object("route", false, lineFields); ok {
+		d.Route = parseLineString(r)
+	}
 	return d
+}
+
+// parseLineString reads a GeoJSON LineString of [lon, lat] positions (an
+// altitude third member is allowed and ignored, as GeoJSON permits).
+func parseLineString(o obj) *LineString {
+	ls := &LineString{Type: o.oneOf("type", true, []string{"LineString"})}
+	coords, ok := o.array("coordinates", true)
+	switch {
+	case !ok:
+		return ls
+	case coords.len < 2:
+		coords.errf("must list at least two positions")
+		return ls
+	case coords.len > maxRoute:
+		coords.errf("has %d positions; at most %d are accepted", coords.len, maxRoute)
+		return ls
+	}
+	ls.Coordinates = make([][2]float64, 0, coords.len)
+	for n := o.c.first(coords.n); n >= 0; n = o.c.next(n) {
+		v := coords.elem(n)
+		if v.node().kind != kindArray || v.node().count < 2 || v.node().count > 3 {
+			v.errf("must be a [lon, lat] position")
+			continue
+		}
+		lonN := o.c.first(n)
+		lon, okLon := (val{c: o.c, n: lonN}).between(-180, 180)
+		lat, okLat := (val{c: o.c, n: o.c.next(lonN)}).between(-90, 90)
+		if okLon && okLat {
+			ls.Coordinates = append(ls.Coordinates, [2]float64{lon, lat})
+		}
+	}
+	return ls
 }
 
 func parseMilestone(o obj) any {

@@ -185,6 +185,10 @@ var schemaDefs = map[string]schemaDef{
 			opt("pieces", "Number of pieces (a whole number)", countSchema()),
 			opt("references", "Free reference numbers (PO, BOL, …) by name",
 				js{{"type", "object"}, {"additionalProperties", textSchema(maxRefValue)}}),
+			opt("temperature", "Cargo temperature to keep (reefer); readings outside it raise temperature_excursion", object(
+				req("min_c", "Lowest allowed temperature in °C; not above max_c", numSchema(kv{"minimum", minTempC}, kv{"maximum", maxTempC})),
+				req("max_c", "Highest allowed temperature in °C", numSchema(kv{"minimum", minTempC}, kv{"maximum", maxTempC})),
+			)),
 		),
 	},
 	TypeRouteAssigned: {
@@ -194,6 +198,14 @@ var schemaDefs = map[string]schemaDef{
 			req("vehicle_id", "The vehicle (truck) id", idSchema()),
 			req("driver_id", "The driver id", idSchema()),
 			opt("planned_departure", "Planned departure from the first stop (RFC 3339)", timeSchema()),
+			opt("route", "Planned route as a GeoJSON LineString; leaving it raises route_deviation", object(
+				req("type", "Always LineString", enumSchema([]string{"LineString"})),
+				req("coordinates", "[lon, lat] positions in driving order",
+					js{{"type", "array"}, {"minItems", 2}, {"maxItems", maxRoute}, {"items", js{
+						{"type", "array"}, {"minItems", 2}, {"maxItems", 3},
+						{"prefixItems", []js{lonSchema(), latSchema()}}, {"items", js{{"type", "number"}}},
+					}}}),
+			)),
 		),
 	},
 	TypeShipmentMilestone: {
