@@ -20,6 +20,13 @@ const (
 	TypeFuelPurchased         = "fuel.purchased"
 	TypeTenderResponded       = "tender.responded"
 	TypeShipmentStatusChanged = "shipment.status_changed"
+	TypeShipmentException     = "shipment.exception"
+)
+
+// Exception codes crossdock derives from telemetry.
+const (
+	ExceptionTemperature    = "temperature_excursion"
+	ExceptionRouteDeviation = "route_deviation"
 )
 
 // Event is a CloudEvents 1.0 event in structured JSON mode, with the
@@ -103,8 +110,8 @@ type LineString struct {
 
 // RouteAssigned is the data of route.assigned (subject: shipment id).
 type RouteAssigned struct {
-	VehicleID        string     `json:"vehicle_id"`
-	DriverID         string     `json:"driver_id"`
+	VehicleID        string      `json:"vehicle_id"`
+	DriverID         string      `json:"driver_id"`
 	PlannedDeparture *time.Time  `json:"planned_departure,omitempty"` // nil if not given
 	Route            *LineString `json:"route,omitempty"`             // planned route; nil if not given
 }
@@ -186,4 +193,20 @@ type TenderResponded struct {
 type StatusChanged struct {
 	From string `json:"from"` // previous status; "" for the first
 	To   string `json:"to"`   // new status
+}
+
+// ShipmentException is the data of the derived shipment.exception event: a
+// business exception found by crossdock (package workflow turns it into a
+// case). The optional members depend on the code.
+type ShipmentException struct {
+	Code      string     `json:"code"`                 // ExceptionTemperature, ExceptionRouteDeviation, …
+	Detail    string     `json:"detail"`               // one human-readable line
+	VehicleID string     `json:"vehicle_id,omitempty"` // the vehicle whose readings showed it
+	StopID    string     `json:"stop_id,omitempty"`
+	Since     *time.Time `json:"since,omitempty"`     // when the condition began
+	ReadingC  *float64   `json:"reading_c,omitempty"` // temperature_excursion: the reading that raised it
+	MinC      *float64   `json:"min_c,omitempty"`     // temperature_excursion: the order's range
+	MaxC      *float64   `json:"max_c,omitempty"`
+	DistanceM *float64   `json:"distance_m,omitempty"` // route_deviation: distance from the planned route
+	Location  *Point     `json:"location,omitempty"`   // where the vehicle was
 }

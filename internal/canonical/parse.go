@@ -58,6 +58,7 @@ var types = map[string]typeInfo{
 	TypeFuelPurchased:         {false, true, fuelFields, func() any { return new(FuelPurchased) }},
 	TypeTenderResponded:       {true, true, tenderFields, func() any { return new(TenderResponded) }},
 	TypeShipmentStatusChanged: {true, false, statusFields, func() any { return new(StatusChanged) }},
+	TypeShipmentException:     {true, false, exceptionDataFields, func() any { return new(ShipmentException) }},
 }
 
 // parseData applies the data rules of typ. A switch rather than a function
@@ -82,6 +83,8 @@ func parseData(typ string, o obj) any {
 		return parseTender(o)
 	case TypeShipmentStatusChanged:
 		return parseStatusChanged(o)
+	case TypeShipmentException:
+		return parseException(o)
 	}
 	return nil
 }

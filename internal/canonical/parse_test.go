@@ -504,6 +504,7 @@ func TestGoldenData(t *testing.T) {
 	pieces := 12
 	at := func(h int) time.Time { return time.Date(2026, 11, 22, h, 0, 0, 0, time.UTC) }
 	dep := at(9)
+	since := time.Date(2026, 11, 22, 9, 48, 0, 0, time.UTC)
 	want := map[string]any{
 		TypeOrderReleased: &OrderReleased{OrderID: "SO-1001", CustomerID: "CUST-7", Stops: []Stop{
 			{ID: "S1", Type: StopPickup, Location: Location{ID: "WH-FRA", Lat: 50.11, Lon: 8.68, RadiusM: 200}, Window: &Window{From: at(8), To: at(10)}},
@@ -518,6 +519,8 @@ func TestGoldenData(t *testing.T) {
 		TypeFuelPurchased:         &FuelPurchased{Liters: 310.4, Amount: "512.16", Currency: "EUR", Lat: ptr(49.4), Lon: ptr(9.8), Station: "Aral Würzburg"},
 		TypeTenderResponded:       &TenderResponded{Carrier: "ACME", Response: TenderAccepted},
 		TypeShipmentStatusChanged: &StatusChanged{From: "planned", To: "in_transit"},
+		TypeShipmentException: &ShipmentException{Code: ExceptionTemperature, Detail: "cargo at 9.4 °C since 09:48, outside 2..8 °C",
+			VehicleID: "TRK-12", Since: &since, ReadingC: ptr(9.4), MinC: ptr(2), MaxC: ptr(8), Location: &Point{Lat: 50.11, Lon: 8.68}},
 	}
 	for _, typ := range allTypes() {
 		if got := parse(typ); !reflect.DeepEqual(got, want[typ]) {
@@ -851,7 +854,7 @@ func TestTypes(t *testing.T) {
 	if got := InboundTypes(); !slices.Equal(got, inbound) {
 		t.Fatalf("InboundTypes %q", got)
 	}
-	if got := DerivedTypes(); !slices.Equal(got, []string{"shipment.status_changed"}) {
+	if got := DerivedTypes(); !slices.Equal(got, []string{"shipment.exception", "shipment.status_changed"}) {
 		t.Fatalf("DerivedTypes %q", got)
 	}
 	InboundTypes()[0] = "changed"

@@ -7,21 +7,22 @@ import "time"
 // and builds the typed data as it goes.
 
 var (
-	orderFields     = []string{"order_id", "customer_id", "stops", "accessorials", "weight_kg", "pieces", "references", "temperature"}
-	stopFields      = []string{"id", "type", "location", "window"}
-	locationFields  = []string{"id", "lat", "lon", "radius_m"}
-	windowFields    = []string{"from", "to"}
-	assignFields    = []string{"vehicle_id", "driver_id", "planned_departure", "route"}
-	tempFields      = []string{"min_c", "max_c"}
-	lineFields      = []string{"type", "coordinates"}
-	milestoneFields = []string{"code", "stop_id", "location", "reason"}
-	podFields       = []string{"stop_id", "signed_by", "signature", "location", "pieces", "exceptions"}
-	exceptionFields = []string{"code", "note"}
-	cancelFields    = []string{"reason"}
-	positionFields  = []string{"lat", "lon", "speed_kph", "heading", "odometer_km", "temperature_c"}
-	fuelFields      = []string{"liters", "amount", "currency", "lat", "lon", "station"}
-	tenderFields    = []string{"carrier", "response", "reason"}
-	statusFields    = []string{"from", "to"}
+	orderFields         = []string{"order_id", "customer_id", "stops", "accessorials", "weight_kg", "pieces", "references", "temperature"}
+	stopFields          = []string{"id", "type", "location", "window"}
+	locationFields      = []string{"id", "lat", "lon", "radius_m"}
+	windowFields        = []string{"from", "to"}
+	assignFields        = []string{"vehicle_id", "driver_id", "planned_departure", "route"}
+	tempFields          = []string{"min_c", "max_c"}
+	lineFields          = []string{"type", "coordinates"}
+	milestoneFields     = []string{"code", "stop_id", "location", "reason"}
+	podFields           = []string{"stop_id", "signed_by", "signature", "location", "pieces", "exceptions"}
+	exceptionFields     = []string{"code", "note"}
+	cancelFields        = []string{"reason"}
+	positionFields      = []string{"lat", "lon", "speed_kph", "heading", "odometer_km", "temperature_c"}
+	fuelFields          = []string{"liters", "amount", "currency", "lat", "lon", "station"}
+	tenderFields        = []string{"carrier", "response", "reason"}
+	statusFields        = []string{"from", "to"}
+	exceptionDataFields = []string{"code", "detail", "vehicle_id", "stop_id", "since", "reading_c", "min_c", "max_c", "distance_m", "location"}
 
 	stopTypes      = []string{StopPickup, StopDelivery}
 	milestoneCodes = []string{MilestoneDeparted, MilestoneArrived, MilestoneDelayed, MilestoneInTransit}
@@ -322,6 +323,27 @@ func parseStatusChanged(o obj) any {
 		} else {
 			d.To = s
 		}
+	}
+	return d
+}
+
+// parseException reads a derived shipment exception.
+func parseException(o obj) any {
+	d := &ShipmentException{
+		Code: o.id("code", true), Detail: o.text("detail", true, maxReason),
+		VehicleID: o.id("vehicle_id", false), StopID: o.id("stop_id", false),
+	}
+	if t, ok := o.timestamp("since", false); ok {
+		d.Since = &t
+	}
+	var reading, lo, hi, dist float64
+	d.ReadingC = o.optBetween("reading_c", -1000, 1000, &reading)
+	d.MinC = o.optBetween("min_c", minTempC, maxTempC, &lo)
+	d.MaxC = o.optBetween("max_c", minTempC, maxTempC, &hi)
+	d.DistanceM = o.optNonNegative("distance_m", &dist)
+	if l, ok := o.object("location", false, pointFields); ok {
+		p := l.point(true)
+		d.Location = &p
 	}
 	return d
 }

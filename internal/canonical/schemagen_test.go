@@ -285,6 +285,25 @@ var schemaDefs = map[string]schemaDef{
 			req("to", "The new status", js{{"type", "string"}, {"minLength", 1}, {"maxLength", maxStatusLen}}),
 		),
 	},
+	TypeShipmentException: {
+		"Derived by crossdock: a business exception on a shipment (temperature_excursion, route_deviation, …). Never accepted from partners.",
+		"The shipment id",
+		object(
+			req("code", "What kind of exception", idSchema()),
+			req("detail", "One human-readable line", textSchema(maxReason)),
+			opt("vehicle_id", "The vehicle whose readings showed it", idSchema()),
+			opt("stop_id", "The stop it concerns", idSchema()),
+			opt("since", "When the condition began (RFC 3339)", timeSchema()),
+			opt("reading_c", "temperature_excursion: the reading that raised it, °C", numSchema(kv{"minimum", -1000}, kv{"maximum", 1000})),
+			opt("min_c", "temperature_excursion: lowest allowed, °C", numSchema(kv{"minimum", minTempC}, kv{"maximum", maxTempC})),
+			opt("max_c", "temperature_excursion: highest allowed, °C", numSchema(kv{"minimum", minTempC}, kv{"maximum", maxTempC})),
+			opt("distance_m", "route_deviation: distance from the planned route, metres", numSchema(kv{"minimum", 0})),
+			opt("location", "Where the vehicle was", object(
+				req("lat", "Latitude in degrees (WGS 84)", latSchema()),
+				req("lon", "Longitude in degrees (WGS 84)", lonSchema()),
+			)),
+		),
+	},
 }
 
 // pairedWith requires b (not null) whenever a is present and not null.

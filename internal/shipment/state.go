@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/crossdockhq/crossdock/internal/canonical"
 )
@@ -21,6 +22,37 @@ type State struct {
 	Delay      *DelayFact       `json:"delay,omitempty"`
 	Tender     *TenderFact      `json:"tender,omitempty"`
 	Stops      map[string]*Stop `json:"stops,omitempty"`
+	OnTime     *Stamp           `json:"on_time,omitempty"` // latest "back on time" report; clears an earlier Delay
+	Track      *Track           `json:"track,omitempty"`   // what telemetry measured; owned by package telemetry
+}
+
+// Track is what package telemetry derived from the assigned vehicle's
+// positions. It only moves forward in time: a position older than Last is
+// stored by the pipeline but never applied here.
+type Track struct {
+	VehicleID  string      `json:"vehicle_id"`           // the vehicle this track follows
+	Last       *TrackPoint `json:"last,omitempty"`       // newest position applied
+	DistanceKm float64     `json:"distance_km"`          // driven, summed in time order
+	SpeedKph   float64     `json:"speed_kph"`            // recent speed (smoothed)
+	Glitches   int         `json:"glitches,omitempty"`   // positions dropped as implausible jumps
+	Late       int         `json:"late,omitempty"`       // positions older than Last, not applied
+	Inside     string      `json:"inside,omitempty"`     // stop whose geofence the vehicle is in
+	Arrived    []string    `json:"arrived,omitempty"`    // stops whose arrival telemetry reported
+	Departed   []string    `json:"departed,omitempty"`   // stops whose departure telemetry reported
+	ETA        *time.Time  `json:"eta,omitempty"`        // at NextStop
+	NextStop   string      `json:"next_stop,omitempty"`  // first stop not yet departed
+	Delayed    bool        `json:"delayed,omitempty"`    // a delayed milestone is standing
+	TempSince  *time.Time  `json:"temp_since,omitempty"` // first reading of the current excursion
+	TempRaised bool        `json:"temp_raised,omitempty"`
+	OffSince   *time.Time  `json:"off_since,omitempty"` // first position of the current deviation
+	OffRaised  bool        `json:"off_raised,omitempty"`
+}
+
+// TrackPoint is a position on a Track.
+type TrackPoint struct {
+	Time time.Time `json:"time"`
+	Lat  float64   `json:"lat"`
+	Lon  float64   `json:"lon"`
 }
 
 // OrderFact is the latest order version (by Stamp).
@@ -223,6 +255,13 @@ func (st *State) applyMilestone(stamp Stamp, d *canonical.ShipmentMilestone) boo
 		}
 		st.Delay = &DelayFact{Stamp: stamp, StopID: d.StopID, Reason: d.Reason}
 		return true
+	}
+	if d.Code == canonical.MilestoneInTransit && d.Reason == ReasonOnTime {
+		changed := st.markMoved(stamp)
+		if st.OnTime == nil || st.OnTime.Before(stamp) {
+			st.OnTime, changed = &stamp, true
+		}
+		return changed
 	}
 	changed := st.markMoved(stamp)
 	if d.StopID == "" {

@@ -41,3 +41,7 @@ func Rank(status string) int { return statusRank[status] }
 
 // ValidStatus reports whether s is a shipment status of the contract.
 func ValidStatus(s string) bool { return statusRank[s] > 0 }
+
+// ReasonOnTime is the reason of an in_transit milestone that clears an
+// earlier delayed one: the shipment is expected in its window again.
+const ReasonOnTime = "on_time"

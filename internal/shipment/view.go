@@ -1,6 +1,7 @@
 package shipment
 
 import (
+	"math"
 	"time"
 
 	"github.com/crossdockhq/crossdock/internal/canonical"
@@ -23,7 +24,10 @@ type View struct {
 	InvoiceID    *string           `json:"invoice_id"`
 	CancelledAt  *time.Time        `json:"cancelled_at,omitempty"`
 	CancelReason string            `json:"cancel_reason,omitempty"`
-	Delay        *DelayView        `json:"delay,omitempty"`
+	Delay        *DelayView        `json:"delay,omitempty"` // a standing delay; nil once back on time
+	DistanceKm   float64           `json:"distance_km"`     // driven by the assigned vehicle, from telemetry
+	ETA          *time.Time        `json:"eta"`             // at the next stop, from telemetry; nil if unknown
+	NextStopID   *string           `json:"next_stop_id"`    // the stop the ETA is for
 	Tender       *TenderView       `json:"tender,omitempty"`
 	ReleasedAt   time.Time         `json:"released_at"`
 	UpdatedAt    time.Time         `json:"updated_at"`
@@ -31,15 +35,16 @@ type View struct {
 
 // StopView is one stop of the shipment view.
 type StopView struct {
-	ID          string             `json:"id"`
-	Type        string             `json:"type"`
-	Status      string             `json:"status"`
-	Location    canonical.Location `json:"location"`
-	Window      *canonical.Window  `json:"window,omitempty"`
-	ArrivedAt   *time.Time         `json:"arrived_at"`
-	DepartedAt  *time.Time         `json:"departed_at"`
-	CompletedAt *time.Time         `json:"completed_at"`
-	POD         *PODView           `json:"pod,omitempty"`
+	ID           string             `json:"id"`
+	Type         string             `json:"type"`
+	Status       string             `json:"status"`
+	Location     canonical.Location `json:"location"`
+	Window       *canonical.Window  `json:"window,omitempty"`
+	ArrivedAt    *time.Time         `json:"arrived_at"`
+	DepartedAt   *time.Time         `json:"departed_at"`
+	DwellMinutes *float64           `json:"dwell_minutes"` // departed_at − arrived_at; nil until both are known
+	CompletedAt  *time.Time         `json:"completed_at"`
+	POD          *PODView           `json:"pod,omitempty"`
 }
 
 // PODView summarizes the proof of delivery of a stop.
@@ -86,11 +91,18 @@ func (st *State) View(updatedAt time.Time) View {
 		t := c.Stamp.Time
 		v.CancelledAt, v.CancelReason = &t, c.Reason
 	}
-	if d := st.Delay; d != nil {
+	if d := st.Delay; d != nil && (st.OnTime == nil || st.OnTime.Before(d.Stamp)) {
 		v.Delay = &DelayView{At: d.Stamp.Time, StopID: d.StopID, Reason: d.Reason}
 	}
 	if t := st.Tender; t != nil {
 		v.Tender = &TenderView{Carrier: t.Data.Carrier, Response: t.Data.Response, Reason: t.Data.Reason, At: t.Stamp.Time}
+	}
+	if t := st.Track; t != nil {
+		v.DistanceKm = math.Round(t.DistanceKm*1000) / 1000
+		if t.ETA != nil && t.NextStop != "" {
+			eta, next := *t.ETA, t.NextStop
+			v.ETA, v.NextStopID = &eta, &next
+		}
 	}
 	return v
 }
@@ -104,6 +116,10 @@ func (st *State) stopView(s canonical.Stop) StopView {
 	sv.Status = f.Status()
 	sv.ArrivedAt = stampTime(f.Arrived)
 	sv.DepartedAt = stampTime(f.Departed)
+	if sv.ArrivedAt != nil && sv.DepartedAt != nil && !sv.DepartedAt.Before(*sv.ArrivedAt) {
+		m := math.Round(sv.DepartedAt.Sub(*sv.ArrivedAt).Minutes()*10) / 10
+		sv.DwellMinutes = &m
+	}
 	if p := f.Completed; p != nil {
 		sv.CompletedAt = stampTime(&p.Stamp)
 		sv.POD = &PODView{
