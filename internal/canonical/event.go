@@ -162,6 +162,9 @@ type TelemetryPosition struct {
 	Heading      *float64 `json:"heading,omitempty"`       // degrees clockwise from north, 0..360
 	OdometerKm   *float64 `json:"odometer_km,omitempty"`   // km
 	TemperatureC *float64 `json:"temperature_c,omitempty"` // cargo (reefer) temperature, °C, -100..100
+	AltitudeM    *float64 `json:"altitude_m,omitempty"`    // metres above sea level, -1000..20000
+	AccuracyM    *float64 `json:"accuracy_m,omitempty"`    // horizontal accuracy, metres
+	BatteryPct   *float64 `json:"battery_pct,omitempty"`   // tracker battery, 0..100
 }
 
 // FuelPurchased is the data of fuel.purchased (subject: vehicle id).

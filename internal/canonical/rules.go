@@ -237,7 +237,7 @@ func parseCancel(o obj) any {
 func parsePosition(o obj) any {
 	b := new(struct {
 		TelemetryPosition
-		opt [4]float64
+		opt [7]float64
 	})
 	d := &b.TelemetryPosition
 	p := o.point(true)
@@ -246,6 +246,9 @@ func parsePosition(o obj) any {
 	d.Heading = o.optBetween("heading", 0, 360, &b.opt[1])
 	d.OdometerKm = o.optNonNegative("odometer_km", &b.opt[2])
 	d.TemperatureC = o.optBetween("temperature_c", -100, 100, &b.opt[3])
+	d.AltitudeM = o.optBetween("altitude_m", -1000, 20000, &b.opt[4])
+	d.AccuracyM = o.optNonNegative("accuracy_m", &b.opt[5])
+	d.BatteryPct = o.optBetween("battery_pct", 0, 100, &b.opt[6])
 	return d
 }
 

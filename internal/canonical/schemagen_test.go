@@ -251,6 +251,9 @@ var schemaDefs = map[string]schemaDef{
 			opt("heading", "Heading in degrees clockwise from north", numSchema(kv{"minimum", 0}, kv{"maximum", 360})),
 			opt("odometer_km", "Odometer reading in km", numSchema(kv{"minimum", 0})),
 			opt("temperature_c", "Cargo (reefer) temperature in °C", numSchema(kv{"minimum", -100}, kv{"maximum", 100})),
+			opt("altitude_m", "Altitude in metres above sea level", numSchema(kv{"minimum", -1000}, kv{"maximum", 20000})),
+			opt("accuracy_m", "Horizontal accuracy in metres", numSchema(kv{"minimum", 0})),
+			opt("battery_pct", "Tracker battery in percent", numSchema(kv{"minimum", 0}, kv{"maximum", 100})),
 		),
 	},
 	TypeFuelPurchased: {

@@ -33,6 +33,17 @@ type Metrics struct {
 	HTTPSeconds *prometheus.HistogramVec
 	// AuthFailures counts rejected credentials by reason (missing, unknown, scope).
 	AuthFailures *prometheus.CounterVec
+	// PositionsTotal counts positions by input (api, osmand, teltonika,
+	// mqtt) and result (accepted, duplicate, rejected, invalid: a payload
+	// that could not be decoded at all).
+	PositionsTotal *prometheus.CounterVec
+	// TelemetryDropped counts positions applied to no shipment track, by
+	// reason (glitch: an implausible jump; late: older than the track).
+	TelemetryDropped *prometheus.CounterVec
+	// TelemetryEvents counts events derived from telemetry, by type and code.
+	TelemetryEvents *prometheus.CounterVec
+	// InputConnections is the number of open device connections by input.
+	InputConnections *prometheus.GaugeVec
 }
 
 // NewMetrics registers every metric, plus the Go and process collectors.
@@ -74,6 +85,18 @@ func NewMetrics() *Metrics {
 		AuthFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "crossdock_auth_failures_total", Help: "Rejected credentials by reason.",
 		}, []string{"reason"}),
+		PositionsTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "crossdock_positions_total", Help: "Positions taken in, by input and result (accepted, duplicate, rejected, invalid).",
+		}, []string{"input", "result"}),
+		TelemetryDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "crossdock_telemetry_dropped_total", Help: "Positions stored but not applied to a shipment track, by reason (glitch, late).",
+		}, []string{"reason"}),
+		TelemetryEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "crossdock_telemetry_events_total", Help: "Events derived from telemetry, by type and code.",
+		}, []string{"type", "code"}),
+		InputConnections: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "crossdock_input_connections", Help: "Open device connections, by input.",
+		}, []string{"input"}),
 	}
 	f(m.EventsTotal)
 	f(m.IngestSeconds)
@@ -85,6 +108,10 @@ func NewMetrics() *Metrics {
 	f(m.HTTPRequests)
 	f(m.HTTPSeconds)
 	f(m.AuthFailures)
+	f(m.PositionsTotal)
+	f(m.TelemetryDropped)
+	f(m.TelemetryEvents)
+	f(m.InputConnections)
 	return m
 }
 

@@ -17,7 +17,14 @@ import (
 )
 
 // Sources of the events crossdock derives itself.
-const SourceShipment = "crossdock/shipment"
+const (
+	SourceShipment  = "crossdock/shipment"
+	SourceTelemetry = "crossdock/telemetry"
+)
+
+// telemetryNS names the ids of telemetry-derived events (UUID v5 of vehicle,
+// time and effect), so the same position always derives the same ids.
+var telemetryNS = uuid.MustParse("6f0b6d3c-2f0e-4a43-9a57-2f4f3c1e8d21")
 
 // batchState is what one transaction has loaded and changed.
 type batchState struct {
@@ -28,8 +35,28 @@ type batchState struct {
 	vehicles   map[string]*vehicle.State
 	vehDirty   map[string]bool
 	records    []store.EventRecord
+	positions  []store.PositionRecord
 	quarantine []store.QuarantineRecord
+
+	devices  map[string]string // device id → vehicle id, for the batch's device items
+	knownEv  map[store.EventKey]bool
+	knownPos map[store.PositionKey]bool
+	seenEv   map[store.EventKey]bool
+	seenPos  map[store.PositionKey]bool
+	after    []func() // metric updates, run once the batch committed
 }
+
+// subject is the item's subject: the vehicle of its device for device
+// items (false when the device is unknown), else the event's subject.
+func (bs *batchState) subject(it Item) (string, bool) {
+	if it.DeviceID == "" {
+		return it.Event.Subject, true
+	}
+	v, ok := bs.devices[it.DeviceID]
+	return v, ok
+}
+
+func isPosition(it Item) bool { return it.Event.Type == canonical.TypeTelemetryPosition }
 
 // commit runs one batch in one transaction and fills every pending's
 // results. It changes nothing visible unless the commit succeeds: results
@@ -42,6 +69,9 @@ func (p *Pipeline) commit(batch []*pending) error {
 		return err
 	}
 	p.cache.keep(bs)
+	for _, f := range bs.after {
+		f()
+	}
 	return nil
 }
 
@@ -53,18 +83,25 @@ func (p *Pipeline) commitBatch(batch []*pending, bs *batchState) error {
 	}
 	defer func() { _ = tx.Rollback() }() // a no-op after Commit
 
-	known, err := p.existing(ctx, tx, batch)
-	if err != nil {
+	if err := p.resolveDevices(ctx, tx, batch, bs); err != nil {
 		return err
 	}
-	if err := p.load(ctx, tx, batch, known, bs); err != nil {
+	if err := p.existing(ctx, tx, batch, bs); err != nil {
 		return err
 	}
-	seen := make(map[store.EventKey]bool)
+	if err := p.load(ctx, tx, batch, bs); err != nil {
+		return err
+	}
+	bs.seenEv, bs.seenPos = make(map[store.EventKey]bool), make(map[store.PositionKey]bool)
 	for _, pd := range batch {
+		if pd.sub.Register != nil {
+			if err := p.register(ctx, tx, pd, bs); err != nil {
+				return err
+			}
+		}
 		pd.results = make([]Result, len(pd.sub.Items))
 		for i := range pd.sub.Items {
-			pd.results[i] = p.apply(pd, i, known, seen, bs)
+			pd.results[i] = p.apply(pd, i, bs)
 		}
 		if pd.sub.Replay != nil {
 			bs.quarantine = append(bs.quarantine, replayOutcome(*pd.sub.Replay, pd, bs.now))
@@ -79,42 +116,114 @@ func (p *Pipeline) commitBatch(batch []*pending, bs *batchState) error {
 	return nil
 }
 
-// existing asks the store which valid items' keys are already stored.
-func (p *Pipeline) existing(ctx context.Context, tx store.Tx, batch []*pending) (map[store.EventKey]bool, error) {
-	var keys []store.EventKey
+// resolveDevices maps the devices of the batch's device items to vehicles.
+func (p *Pipeline) resolveDevices(ctx context.Context, tx store.Tx, batch []*pending, bs *batchState) error {
+	ids := map[string]bool{}
 	for _, pd := range batch {
 		for _, it := range pd.sub.Items {
-			if it.Err == nil {
+			if it.Err == nil && it.DeviceID != "" {
+				ids[it.DeviceID] = true
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	m, err := tx.DeviceVehicles(ctx, keysOf(ids))
+	if err != nil {
+		return fmt.Errorf("pipeline: devices: %w", err)
+	}
+	bs.devices = m
+	return nil
+}
+
+// existing asks the store which valid items are already stored: events by
+// (source, id), positions by (vehicle, time).
+func (p *Pipeline) existing(ctx context.Context, tx store.Tx, batch []*pending, bs *batchState) error {
+	var keys []store.EventKey
+	var pos []store.PositionKey
+	for _, pd := range batch {
+		for _, it := range pd.sub.Items {
+			switch {
+			case it.Err != nil:
+			case isPosition(it):
+				if v, ok := bs.subject(it); ok {
+					pos = append(pos, store.PositionKey{VehicleID: v, Time: it.Event.Time.UTC()})
+				}
+			default:
 				keys = append(keys, store.EventKey{Source: it.Event.Source, ID: it.Event.ID})
 			}
 		}
 	}
-	if len(keys) == 0 {
-		return map[store.EventKey]bool{}, nil
+	bs.knownEv, bs.knownPos = map[store.EventKey]bool{}, map[store.PositionKey]bool{}
+	var err error
+	if len(keys) > 0 {
+		if bs.knownEv, err = tx.ExistingEvents(ctx, keys); err != nil {
+			return fmt.Errorf("pipeline: existing events: %w", err)
+		}
 	}
-	known, err := tx.ExistingEvents(ctx, keys)
-	if err != nil {
-		return nil, fmt.Errorf("pipeline: existing events: %w", err)
+	if len(pos) > 0 {
+		if bs.knownPos, err = tx.ExistingPositions(ctx, pos); err != nil {
+			return fmt.Errorf("pipeline: existing positions: %w", err)
+		}
 	}
-	return known, nil
+	return nil
 }
 
-// load locks and decodes every shipment and vehicle the batch's new events touch.
-func (p *Pipeline) load(ctx context.Context, tx store.Tx, batch []*pending, known map[store.EventKey]bool, bs *batchState) error {
+// isNew reports whether a valid item is not yet stored (a repeat within the
+// batch still counts as new here; apply finds it).
+func (bs *batchState) isNew(it Item) bool {
+	if it.Err != nil {
+		return false
+	}
+	if isPosition(it) {
+		v, ok := bs.subject(it)
+		return ok && !bs.knownPos[store.PositionKey{VehicleID: v, Time: it.Event.Time.UTC()}]
+	}
+	return !bs.knownEv[store.EventKey{Source: it.Event.Source, ID: it.Event.ID}]
+}
+
+// load locks and decodes every vehicle and shipment the batch's new items
+// touch: vehicles first (their assignments name the shipments that
+// positions drive), then shipments. Every writer locks in this order.
+func (p *Pipeline) load(ctx context.Context, tx store.Tx, batch []*pending, bs *batchState) error {
 	shipIDs, vehIDs := map[string]bool{}, map[string]bool{}
 	for _, pd := range batch {
+		if r := pd.sub.Register; r != nil {
+			vehIDs[r.VehicleID] = true
+		}
 		for _, it := range pd.sub.Items {
-			if it.Err != nil || known[store.EventKey{Source: it.Event.Source, ID: it.Event.ID}] {
+			if !bs.isNew(it) {
 				continue
 			}
 			if canonical.ShipmentSubject(it.Event.Type) {
 				shipIDs[it.Event.Subject] = true
 			}
-			if v := vehicle.Subject(it.Event, it.Data); v != "" {
+			if isPosition(it) {
+				v, _ := bs.subject(it)
+				vehIDs[v] = true
+			} else if v := vehicle.Subject(it.Event, it.Data); v != "" {
 				vehIDs[v] = true
 			}
 		}
 	}
+	if err := p.loadVehicles(ctx, tx, vehIDs, bs); err != nil {
+		return err
+	}
+	for _, pd := range batch {
+		for _, it := range pd.sub.Items {
+			if isPosition(it) && bs.isNew(it) {
+				v, _ := bs.subject(it)
+				if a := bs.vehicles[v].Assignment; a != nil {
+					shipIDs[a.ShipmentID] = true
+				}
+			}
+		}
+	}
+	return p.loadShipments(ctx, tx, shipIDs, bs)
+}
+
+func (p *Pipeline) loadShipments(ctx context.Context, tx store.Tx, shipIDs map[string]bool, bs *batchState) error {
 	bs.shipments = make(map[string]*shipment.State, len(shipIDs))
 	bs.shipStatus = make(map[string]string, len(shipIDs))
 	bs.shipDirty = make(map[string]bool, len(shipIDs))
@@ -142,6 +251,10 @@ func (p *Pipeline) load(ctx context.Context, tx store.Tx, batch []*pending, know
 			bs.shipStatus[id] = st.Status()
 		}
 	}
+	return nil
+}
+
+func (p *Pipeline) loadVehicles(ctx context.Context, tx store.Tx, vehIDs map[string]bool, bs *batchState) error {
 	bs.vehicles = make(map[string]*vehicle.State, len(vehIDs))
 	bs.vehDirty = make(map[string]bool, len(vehIDs))
 	if p.cache != nil {
@@ -170,16 +283,46 @@ func (p *Pipeline) load(ctx context.Context, tx store.Tx, batch []*pending, know
 	return nil
 }
 
+// register applies a device registration: refused with a
+// *DeviceTakenError (pd.regErr) when another vehicle holds a device.
+func (p *Pipeline) register(ctx context.Context, tx store.Tx, pd *pending, bs *batchState) error {
+	r := pd.sub.Register
+	owners, err := tx.DeviceVehicles(ctx, r.DeviceIDs)
+	if err != nil {
+		return fmt.Errorf("pipeline: devices: %w", err)
+	}
+	for _, d := range r.DeviceIDs {
+		if v, ok := owners[d]; ok && v != r.VehicleID {
+			pd.regErr = &DeviceTakenError{DeviceID: d, VehicleID: v}
+			return nil
+		}
+	}
+	if err := tx.SetDevices(ctx, r.VehicleID, r.DeviceIDs); err != nil {
+		return fmt.Errorf("pipeline: set devices: %w", err)
+	}
+	st := bs.vehicles[r.VehicleID]
+	st.DeviceIDs = r.DeviceIDs
+	if st.DeviceIDs == nil {
+		st.DeviceIDs = []string{}
+	}
+	bs.vehDirty[r.VehicleID] = true
+	pd.vehicle = st
+	return nil
+}
+
 // apply decides one item: quarantine, duplicate, or accept and apply.
-func (p *Pipeline) apply(pd *pending, i int, known, seen map[store.EventKey]bool, bs *batchState) Result {
+func (p *Pipeline) apply(pd *pending, i int, bs *batchState) Result {
 	it := pd.sub.Items[i]
 	ev := it.Event
 	res := Result{ID: ev.ID, Source: ev.Source}
 	if it.Err != nil {
 		return p.reject(pd, it, it.Err, bs)
 	}
+	if isPosition(it) {
+		return p.applyPosition(pd, it, bs)
+	}
 	key := store.EventKey{Source: ev.Source, ID: ev.ID}
-	if known[key] || seen[key] {
+	if bs.knownEv[key] || bs.seenEv[key] {
 		res.Status = Duplicate
 		return res
 	}
@@ -210,7 +353,7 @@ func (p *Pipeline) apply(pd *pending, i int, known, seen map[store.EventKey]bool
 			bs.vehDirty[id] = true
 		}
 	}
-	seen[key] = true
+	bs.seenEv[key] = true
 	bs.records = append(bs.records, rec)
 	bs.records = append(bs.records, derived...)
 	res.Status = Accepted
@@ -324,6 +467,11 @@ func (p *Pipeline) write(ctx context.Context, tx store.Tx, bs *batchState) error
 		}
 		if err := tx.PutVehicles(ctx, recs); err != nil {
 			return fmt.Errorf("pipeline: put vehicles: %w", err)
+		}
+	}
+	if len(bs.positions) > 0 {
+		if err := tx.AppendPositions(ctx, bs.positions); err != nil {
+			return fmt.Errorf("pipeline: append positions: %w", err)
 		}
 	}
 	if len(bs.quarantine) > 0 {

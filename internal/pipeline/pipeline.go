@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/crossdockhq/crossdock/internal/canonical"
 	"github.com/crossdockhq/crossdock/internal/obs"
 	"github.com/crossdockhq/crossdock/internal/store"
+	"github.com/crossdockhq/crossdock/internal/telemetry"
+	"github.com/crossdockhq/crossdock/internal/vehicle"
 )
 
 // Item results.
@@ -35,6 +38,13 @@ type Item struct {
 	Event canonical.Event            // valid when Err is nil
 	Data  any                        // typed data from canonical.ParseEvent
 	Err   *canonical.ValidationError // intake rejection
+	// DeviceID, set on telemetry.position items from device inputs, names
+	// the device; the writer resolves it to the vehicle (Event.Subject is
+	// then ignored) or quarantines the item when the device is unknown.
+	DeviceID string
+	// Input names where the item came from for the metrics ("api" when
+	// empty; "osmand", "teltonika", "mqtt").
+	Input string
 }
 
 // Submission is what one request hands the writer; it commits atomically.
@@ -46,6 +56,15 @@ type Submission struct {
 	// Replay, when set, is the quarantine record being replayed: it is
 	// updated with the outcome instead of a new record being created.
 	Replay *store.QuarantineRecord
+	// Register, when set, registers a vehicle's devices in the same
+	// transaction (see RegisterDevices); Items may then be empty.
+	Register *Registration
+}
+
+// Registration makes DeviceIDs exactly the devices of VehicleID.
+type Registration struct {
+	VehicleID string
+	DeviceIDs []string
 }
 
 // Result is the outcome of one item, in submission order.
@@ -70,9 +89,14 @@ type Options struct {
 	// decoded between batches; 0 disables it. Only valid when this pipeline
 	// is the store's single writer (SQLite), never on a shared PostgreSQL.
 	StateCache int
-	Now        func() time.Time // default time.Now
-	Logger     *slog.Logger     // default slog.Default()
-	Metrics    *obs.Metrics     // default: a private registry
+	// Limits are the canonical validation limits for device positions;
+	// zero fields take canonical.DefaultLimits().
+	Limits canonical.Limits
+	// Telemetry tunes the rules that turn positions into milestones.
+	Telemetry telemetry.Config
+	Now       func() time.Time // default time.Now
+	Logger    *slog.Logger     // default slog.Default()
+	Metrics   *obs.Metrics     // default: a private registry
 }
 
 func (o Options) withDefaults() Options {
@@ -91,6 +115,7 @@ func (o Options) withDefaults() Options {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	o.Telemetry = o.Telemetry.WithDefaults()
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -117,7 +142,9 @@ type pending struct {
 	ctx      context.Context
 	enqueued time.Time
 	results  []Result
-	err      error
+	err      error // the batch failed: nothing of it is durable
+	regErr   error // the registration was refused (the rest committed)
+	vehicle  *vehicle.State
 	done     chan struct{}
 }
 
@@ -135,9 +162,18 @@ func New(st store.Store, opt Options) *Pipeline {
 // returns ctx's error: the submission may still commit, and a retry will
 // see its events as duplicates.
 func (p *Pipeline) Submit(ctx context.Context, sub Submission) ([]Result, error) {
-	if len(sub.Items) == 0 {
+	if len(sub.Items) == 0 && sub.Register == nil {
 		return nil, nil
 	}
+	pd, err := p.run1(ctx, sub)
+	if err != nil {
+		return nil, err
+	}
+	return pd.results, nil
+}
+
+// run1 queues one submission and waits for its commit.
+func (p *Pipeline) run1(ctx context.Context, sub Submission) (*pending, error) {
 	pd := &pending{sub: sub, ctx: ctx, enqueued: p.opt.Now(), done: make(chan struct{})}
 	p.mu.RLock()
 	if p.closed {
@@ -154,10 +190,38 @@ func (p *Pipeline) Submit(ctx context.Context, sub Submission) ([]Result, error)
 	p.opt.Metrics.WriterQueueDepth.Set(float64(len(p.queue)))
 	select {
 	case <-pd.done:
-		return pd.results, pd.err
+		return pd, pd.err
 	case <-ctx.Done():
 		return nil, fmt.Errorf("pipeline: waiting for commit: %w", ctx.Err())
 	}
+}
+
+// DeviceTakenError refuses a registration: the device belongs to another
+// vehicle, which must release it first.
+type DeviceTakenError struct {
+	DeviceID, VehicleID string
+}
+
+func (e *DeviceTakenError) Error() string {
+	return fmt.Sprintf("device %s belongs to vehicle %s; remove it there first", e.DeviceID, e.VehicleID)
+}
+
+// RegisterDevices makes deviceIDs exactly the devices of vehicle id,
+// creating the vehicle if needed, and returns its state once committed.
+// A device held by another vehicle refuses the whole registration with a
+// *DeviceTakenError and changes nothing.
+func (p *Pipeline) RegisterDevices(ctx context.Context, id string, deviceIDs []string) (*vehicle.State, error) {
+	devs := slices.Clone(deviceIDs)
+	slices.Sort(devs)
+	devs = slices.Compact(devs)
+	pd, err := p.run1(ctx, Submission{Register: &Registration{VehicleID: id, DeviceIDs: devs}})
+	if err != nil {
+		return nil, err
+	}
+	if pd.regErr != nil {
+		return nil, pd.regErr
+	}
+	return pd.vehicle, nil
 }
 
 // Close stops accepting submissions, commits everything already queued and
@@ -264,11 +328,19 @@ func (p *Pipeline) finish(batch []*pending, err error) {
 
 func (p *Pipeline) count(pd *pending) {
 	for i, r := range pd.results {
-		typ := pd.sub.Items[i].Event.Type
+		it := pd.sub.Items[i]
+		typ := it.Event.Type
 		if !canonical.IsInbound(typ) {
 			typ = "invalid"
 		}
 		p.opt.Metrics.EventsTotal.WithLabelValues(typ, r.Status).Inc()
+		if typ == canonical.TypeTelemetryPosition || it.DeviceID != "" {
+			input := it.Input
+			if input == "" {
+				input = "api"
+			}
+			p.opt.Metrics.PositionsTotal.WithLabelValues(input, r.Status).Inc()
+		}
 		if r.Status == Rejected {
 			p.opt.Metrics.QuarantinedTotal.WithLabelValues(reasonClass(pd.sub.Items[i])).Inc()
 		}

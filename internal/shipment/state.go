@@ -24,6 +24,10 @@ type State struct {
 	Stops      map[string]*Stop `json:"stops,omitempty"`
 	OnTime     *Stamp           `json:"on_time,omitempty"` // latest "back on time" report; clears an earlier Delay
 	Track      *Track           `json:"track,omitempty"`   // what telemetry measured; owned by package telemetry
+	// CorrelationID is the correlation id of the earliest order version:
+	// events crossdock derives for the shipment carry it, so its timeline
+	// shares one correlation id end to end whatever the cause's was.
+	CorrelationID string `json:"correlation_id,omitempty"`
 }
 
 // Track is what package telemetry derived from the assigned vehicle's
@@ -183,7 +187,11 @@ func Apply(st *State, ev canonical.Event, data any) (bool, error) {
 	stamp := Stamp{Time: ev.Time.UTC(), Source: ev.Source, ID: ev.ID}
 	switch d := data.(type) {
 	case *canonical.OrderReleased:
-		return st.applyOrder(stamp, d), nil
+		changed := st.applyOrder(stamp, d)
+		if first := st.Versions[0].Stamp; changed && first.Source == stamp.Source && first.ID == stamp.ID {
+			st.CorrelationID = ev.CorrelationID
+		}
+		return changed, nil
 	case *canonical.RouteAssigned:
 		if st.Assignment != nil && !st.Assignment.Stamp.Before(stamp) {
 			return false, nil

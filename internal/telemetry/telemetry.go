@@ -101,14 +101,17 @@ type Outcome struct {
 // arrival counts like any other source's.
 func Step(st *shipment.State, vehicleID string, p Position, cfg Config) Outcome {
 	var out Outcome
-	if st.Order == nil {
+	if st.Order == nil || st.Cancelled != nil {
 		return out
 	}
 	tr := st.Track
 	if tr == nil {
 		tr = &shipment.Track{VehicleID: vehicleID}
-		st.Track = tr
 	}
+	if !slices.ContainsFunc(st.Order.Data.Stops, func(s canonical.Stop) bool { return !left(st, tr, s.ID) }) {
+		return out // every stop is behind the vehicle: the trip is over
+	}
+	st.Track = tr
 	if tr.VehicleID != vehicleID {
 		// Another vehicle took the shipment over: its distance adds on, the
 		// previous vehicle's geofence and deviation bookkeeping ends.

@@ -159,6 +159,20 @@ func TestDistance(t *testing.T) {
 	}
 }
 
+func TestTripOverOrCancelled(t *testing.T) {
+	st := newShipment(nil)
+	drive(t, st, Config{}, near(s1, 0, 50, 0), near(s1, 0, 5000, time.Minute), near(s2, 0, 0, 30*time.Minute), near(s2, 0, 5000, 40*time.Minute))
+	km := st.Track.DistanceKm
+	if out := Step(st, "TRK-1", Position{Time: t0.Add(time.Hour), Lat: s1.Location.Lat, Lon: s1.Location.Lon}, Config{}.WithDefaults()); out.Changed || st.Track.DistanceKm != km {
+		t.Errorf("after the last departure: %+v, distance %v → %v", out, km, st.Track.DistanceKm)
+	}
+	st = newShipment(nil)
+	st.Cancelled = &shipment.CancelFact{}
+	if out := Step(st, "TRK-1", Position{Time: t0, Lat: s1.Location.Lat, Lon: s1.Location.Lon}, Config{}.WithDefaults()); out.Changed || st.Track != nil {
+		t.Errorf("cancelled shipment tracked: %+v", out)
+	}
+}
+
 func TestLateAndDuplicatePositionsChangeNothing(t *testing.T) {
 	st := newShipment(nil)
 	drive(t, st, Config{}, near(s1, 0, 50, 10*time.Minute))
