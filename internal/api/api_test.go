@@ -386,6 +386,8 @@ func TestAuth(t *testing.T) {
 		{"health is public", "GET", "/healthz", "", 200},
 		{"readiness is public", "GET", "/readyz", "", 200},
 		{"unknown api path", "GET", "/api/v1/nothing", adminKey, 404},
+		{"read key cannot register devices", "PUT", "/api/v1/vehicles/TRK-1", readKey, 403},
+		{"read key reads positions", "GET", "/api/v1/vehicles/TRK-1/positions", readKey, 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

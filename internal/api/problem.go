@@ -97,3 +97,8 @@ func init() {
 func fieldErr(field, msg string) canonical.FieldError {
 	return canonical.FieldError{Field: field, Message: msg}
 }
+
+// fieldProblem is a 422 naming one invalid request field.
+func fieldProblem(field, msg string) *Problem {
+	return newProblem(http.StatusUnprocessableEntity, field+" "+msg, canonical.FieldError{Field: field, Message: msg})
+}

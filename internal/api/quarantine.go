@@ -100,9 +100,15 @@ func (s *Server) registerQuarantine() {
 		if rec.Truncated {
 			return nil, newProblem(http.StatusUnprocessableEntity, "this payload was cut at the body limit when it arrived and cannot be replayed")
 		}
-		items, _, verr := pipeline.Parse(rec.Payload, pipeline.IntakeOptions{
-			Limits: s.opt.Limits, Now: s.opt.Now(), MaxBatch: s.opt.MaxBatchEvents, CorrelationID: obs.Correlation(ctx),
-		})
+		var items []pipeline.Item
+		var verr *canonical.ValidationError
+		if rec.ContentType == pipeline.DevicePositionContentType {
+			items = []pipeline.Item{pipeline.ParseDevicePosition(rec.Payload, s.opt.Now(), s.opt.Limits)}
+		} else {
+			items, _, verr = pipeline.Parse(rec.Payload, pipeline.IntakeOptions{
+				Limits: s.opt.Limits, Now: s.opt.Now(), MaxBatch: s.opt.MaxBatchEvents, CorrelationID: obs.Correlation(ctx),
+			})
+		}
 		if verr != nil {
 			// Still not an event at all: record the attempt, answer why.
 			items = []pipeline.Item{{Raw: rec.Payload, Err: verr}}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/crossdockhq/crossdock/internal/pipeline"
 	"github.com/crossdockhq/crossdock/internal/shipment"
 	"github.com/crossdockhq/crossdock/internal/store"
 )
@@ -44,11 +45,13 @@ type Timeline struct {
 
 // Tracking is the public view of a shipment: no customer, price or driver.
 type Tracking struct {
-	ID        string         `json:"id"`
-	Status    string         `json:"status"`
-	Stops     []TrackingStop `json:"stops"`
-	ETA       *time.Time     `json:"eta"`
-	UpdatedAt time.Time      `json:"updated_at"`
+	ID         string         `json:"id"`
+	Status     string         `json:"status"`
+	Stops      []TrackingStop `json:"stops"`
+	ETA        *time.Time     `json:"eta"`          // at NextStopID, from telemetry; null if unknown
+	NextStopID *string        `json:"next_stop_id"` // the stop the ETA is for
+	Delayed    bool           `json:"delayed"`      // expected after the stop's window
+	UpdatedAt  time.Time      `json:"updated_at"`
 }
 
 // TrackingStop is a stop in the public tracking view.
@@ -168,7 +171,8 @@ func (s *Server) registerShipments() {
 				return nil, err
 			}
 			v := st.View(rec.UpdatedAt)
-			t := Tracking{ID: v.ID, Status: v.Status, UpdatedAt: v.UpdatedAt, Stops: make([]TrackingStop, 0, len(v.Stops))}
+			t := Tracking{ID: v.ID, Status: v.Status, UpdatedAt: v.UpdatedAt, Stops: make([]TrackingStop, 0, len(v.Stops)),
+				ETA: v.ETA, NextStopID: v.NextStopID, Delayed: v.Delay != nil}
 			for _, sv := range v.Stops {
 				ts := TrackingStop{ID: sv.ID, Type: sv.Type, Status: sv.Status, ArrivedAt: sv.ArrivedAt, DepartedAt: sv.DepartedAt, CompletedAt: sv.CompletedAt}
 				if sv.Window != nil {
@@ -223,4 +227,14 @@ func decodeCursor(c string, v any) error {
 		return newProblem(http.StatusBadRequest, "malformed cursor", fieldErr("cursor", "not a cursor this API issued"))
 	}
 	return nil
+}
+
+// unavailable answers a write the pipeline could not commit: 503 with
+// Retry-After, since nothing of the request was kept.
+func (s *Server) unavailable(ctx context.Context, what string, err error) error {
+	if !errors.Is(err, pipeline.ErrOverloaded) && !errors.Is(err, pipeline.ErrClosed) && ctx.Err() == nil {
+		s.opt.Logger.ErrorContext(ctx, what, "err", err)
+	}
+	return huma.ErrorWithHeaders(newProblem(http.StatusServiceUnavailable, what+" not committed; nothing was kept, retry"),
+		http.Header{"Retry-After": {"1"}})
 }
