@@ -13,11 +13,91 @@ import (
 // Config is everything crossdock reads at start. The zero value is not
 // usable; start from Default (Load does).
 type Config struct {
-	HTTP     HTTP     `yaml:"http"`
-	Store    Store    `yaml:"store"`
-	Pipeline Pipeline `yaml:"pipeline"`
-	Auth     Auth     `yaml:"auth"`
-	Log      Log      `yaml:"log"`
+	HTTP      HTTP      `yaml:"http"`
+	Store     Store     `yaml:"store"`
+	Pipeline  Pipeline  `yaml:"pipeline"`
+	Auth      Auth      `yaml:"auth"`
+	Telemetry Telemetry `yaml:"telemetry"`
+	Inputs    Inputs    `yaml:"inputs"`
+	Log       Log       `yaml:"log"`
+}
+
+// Telemetry tunes how positions become milestones and how long raw
+// positions are kept.
+type Telemetry struct {
+	// Retention is how long raw positions are kept (for replay and mileage
+	// reconciliation); older ones are pruned. Default 720h (30 days); 1h..87600h.
+	Retention Duration `yaml:"retention"`
+	// DefaultRadiusM is the geofence radius of a stop whose order gives
+	// none. Default 200; 10..50000.
+	DefaultRadiusM float64 `yaml:"default_radius_m"`
+	// HysteresisM is how far beyond a stop's radius a vehicle must be to
+	// count as departed, so GPS jitter cannot flap. Default 50; 1..5000.
+	HysteresisM float64 `yaml:"hysteresis_m"`
+	// MaxSpeedKph: a jump between positions implying more is a GPS glitch,
+	// dropped from the distance and counted. Default 200; 10..2000.
+	MaxSpeedKph float64 `yaml:"max_speed_kph"`
+	// FallbackSpeedKph is the ETA's speed while the vehicle is (nearly)
+	// stopped. Default 50; 1..300.
+	FallbackSpeedKph float64 `yaml:"fallback_speed_kph"`
+	// RoadFactor turns straight-line distance into road distance for the
+	// ETA. Default 1.3; 1..5.
+	RoadFactor float64 `yaml:"road_factor"`
+	// DelayMargin is how far inside the stop window the ETA must come back
+	// to clear a delay. Default 5m; positive.
+	DelayMargin Duration `yaml:"delay_margin"`
+	// TemperatureGrace is how long readings may stay outside the order's
+	// range before temperature_excursion. Default 10m; positive.
+	TemperatureGrace Duration `yaml:"temperature_grace"`
+	// RouteDeviationM is how far from the planned route counts as off
+	// route. Default 1000; 10..100000.
+	RouteDeviationM float64 `yaml:"route_deviation_m"`
+	// RouteDeviationFor is how long off route before route_deviation.
+	// Default 5m; positive.
+	RouteDeviationFor Duration `yaml:"route_deviation_for"`
+}
+
+// Inputs enables the device inputs; each is off while its address (or
+// URL) is empty.
+type Inputs struct {
+	OsmAnd    OsmAnd    `yaml:"osmand"`
+	Teltonika Teltonika `yaml:"teltonika"`
+	MQTT      MQTT      `yaml:"mqtt"`
+}
+
+// OsmAnd is the OsmAnd HTTP input (traccar client apps).
+type OsmAnd struct {
+	// Addr is the listen address, host:port (conventionally port 5055).
+	// Default "" (off); env CROSSDOCK_OSMAND_ADDR.
+	Addr string `yaml:"addr"`
+}
+
+// Teltonika is the Teltonika TCP input (codec 8, 8E, 16).
+type Teltonika struct {
+	// Addr is the listen address, host:port (conventionally port 5027).
+	// Default "" (off); env CROSSDOCK_TELTONIKA_ADDR.
+	Addr string `yaml:"addr"`
+	// IdleTimeout closes a device connection silent this long.
+	// Default 10m; positive.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// MaxConnections bounds open device connections. Default 20000; 1..1000000.
+	MaxConnections int `yaml:"max_connections"`
+}
+
+// MQTT is the MQTT telemetry subscriber.
+type MQTT struct {
+	// URL is the broker, tcp://host:1883 (or ssl://, ws://, wss://).
+	// Default "" (off); env CROSSDOCK_MQTT_URL.
+	URL string `yaml:"url"`
+	// ClientID names crossdock's persistent session at the broker; messages
+	// published while crossdock is away are kept under it. Default "crossdock".
+	ClientID string `yaml:"client_id"`
+	// Topic is subscribed with QoS 1; its last level is the device id.
+	// Default "crossdock/telemetry/+".
+	Topic string `yaml:"topic"`
+	// Username and Password authenticate at the broker. Default "".
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
 }
 
 // HTTP configures the API listener.
@@ -139,6 +219,22 @@ func Default() Config {
 			QueueSize:      4096,
 			StateCache:     4000,
 			MaxFuture:      Duration(24 * time.Hour),
+		},
+		Telemetry: Telemetry{
+			Retention:         Duration(720 * time.Hour),
+			DefaultRadiusM:    200,
+			HysteresisM:       50,
+			MaxSpeedKph:       200,
+			FallbackSpeedKph:  50,
+			RoadFactor:        1.3,
+			DelayMargin:       Duration(5 * time.Minute),
+			TemperatureGrace:  Duration(10 * time.Minute),
+			RouteDeviationM:   1000,
+			RouteDeviationFor: Duration(5 * time.Minute),
+		},
+		Inputs: Inputs{
+			Teltonika: Teltonika{IdleTimeout: Duration(10 * time.Minute), MaxConnections: 20000},
+			MQTT:      MQTT{ClientID: "crossdock", Topic: "crossdock/telemetry/+"},
 		},
 		Log: Log{Level: "info", Format: "json"},
 	}

@@ -182,7 +182,11 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	want := []string{
 		"http.addr", "http.max_body_bytes", "http.max_batch_events", "http.read_timeout", "http.write_timeout",
 		"http.idle_timeout", "http.shutdown_timeout", "store.data_dir", "store.read_conns", "store.busy_timeout",
-		"store.max_conns", "pipeline.max_batch_events", "pipeline.queue_size", "pipeline.max_future", "log.level", "log.format",
+		"store.max_conns", "pipeline.max_batch_events", "pipeline.queue_size", "pipeline.max_future",
+		"telemetry.retention", "telemetry.default_radius_m", "telemetry.hysteresis_m", "telemetry.max_speed_kph",
+		"telemetry.fallback_speed_kph", "telemetry.road_factor", "telemetry.delay_margin", "telemetry.temperature_grace",
+		"telemetry.route_deviation_m", "telemetry.route_deviation_for", "inputs.teltonika.idle_timeout",
+		"inputs.teltonika.max_connections", "log.level", "log.format",
 	}
 	if !slices.Equal(keys, want) {
 		t.Fatalf("the zero Config:\n got %q\nwant %q", keys, want)
@@ -223,6 +227,17 @@ func TestValidateKeys(t *testing.T) {
 		{"state cache off", func(c *Config) { c.Pipeline.StateCache = 0 }, nil},
 		{"negative commit delay", func(c *Config) { c.Pipeline.CommitDelay = Duration(-time.Millisecond) },
 			[]Problem{{"pipeline.commit_delay", "must be between 0s and 100ms, got -1ms"}}},
+		{"inputs on", func(c *Config) {
+			c.Inputs.OsmAnd.Addr, c.Inputs.Teltonika.Addr, c.Inputs.MQTT.URL = "0.0.0.0:5055", ":5027", "tcp://127.0.0.1:1883"
+		}, nil},
+		{"osmand address without a port", func(c *Config) { c.Inputs.OsmAnd.Addr = "localhost" },
+			[]Problem{{"inputs.osmand.addr", `must be host:port, e.g. 0.0.0.0:5055, got "localhost"`}}},
+		{"mqtt over http", func(c *Config) { c.Inputs.MQTT.URL = "http://broker:1883" },
+			[]Problem{{"inputs.mqtt.url", "must be tcp://host:port (or ssl://, ws://, wss://)"}}},
+		{"mqtt topic without the device level", func(c *Config) { c.Inputs.MQTT.URL, c.Inputs.MQTT.Topic = "tcp://b:1883", "fleet/#" },
+			[]Problem{{"inputs.mqtt.topic", "must be a topic filter ending in /+ (the device id level) without #, e.g. crossdock/telemetry/+"}}},
+		{"hysteresis zero", func(c *Config) { c.Telemetry.HysteresisM = 0 },
+			[]Problem{{"telemetry.hysteresis_m", "must be between 1 and 5000, got 0"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -337,6 +352,12 @@ func TestRedacted(t *testing.T) {
 	}
 
 	c := Default()
+	c.Inputs.MQTT.URL, c.Inputs.MQTT.Password = "tcp://fleet:broker-secret@mq:1883", "broker-secret"
+	if m := c.Redacted().Inputs.MQTT; m.Password != "***" || m.URL != "tcp://fleet:***@mq:1883" {
+		t.Errorf("mqtt credentials not redacted: %+v", m)
+	}
+
+	c = Default()
 	c.Auth.AdminKey = "super-secret-admin-key"
 	c.Auth.Keys = []Key{{Name: "a", SHA256: strings.Repeat("a", 64), Scopes: []string{"read"}}}
 	r := c.Redacted()

@@ -27,6 +27,9 @@ var envOverrides = []struct {
 	{"CROSSDOCK_DATA_DIR", "store.data_dir", func(c *Config) *string { return &c.Store.DataDir }},
 	{"CROSSDOCK_DATABASE_URL", "store.database_url", func(c *Config) *string { return &c.Store.DatabaseURL }},
 	{"CROSSDOCK_ADMIN_KEY", "auth.admin_key", func(c *Config) *string { return &c.Auth.AdminKey }},
+	{"CROSSDOCK_OSMAND_ADDR", "inputs.osmand.addr", func(c *Config) *string { return &c.Inputs.OsmAnd.Addr }},
+	{"CROSSDOCK_TELTONIKA_ADDR", "inputs.teltonika.addr", func(c *Config) *string { return &c.Inputs.Teltonika.Addr }},
+	{"CROSSDOCK_MQTT_URL", "inputs.mqtt.url", func(c *Config) *string { return &c.Inputs.MQTT.URL }},
 }
 
 // Load reads the YAML file at path (path "" means no file: defaults only),

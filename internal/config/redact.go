@@ -14,6 +14,10 @@ func (c Config) Redacted() Config {
 		c.Auth.AdminKey = "***"
 	}
 	c.Store.DatabaseURL = redactURL(c.Store.DatabaseURL)
+	if c.Inputs.MQTT.Password != "" {
+		c.Inputs.MQTT.Password = "***"
+	}
+	c.Inputs.MQTT.URL = redactURL(c.Inputs.MQTT.URL)
 	if c.Auth.Keys != nil {
 		keys := make([]Key, len(c.Auth.Keys))
 		for i, k := range c.Auth.Keys {

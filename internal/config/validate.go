@@ -152,6 +152,53 @@ func (c Config) Validate() error {
 		}
 	}
 
+	t := c.Telemetry
+	durationBetween("telemetry.retention", t.Retention, time.Hour, 87600*time.Hour)
+	floatBetween := func(key string, v, lo, hi float64) {
+		if v < lo || v > hi {
+			bad(key, "must be between %g and %g, got %g", lo, hi, v)
+		}
+	}
+	floatBetween("telemetry.default_radius_m", t.DefaultRadiusM, 10, 50000)
+	floatBetween("telemetry.hysteresis_m", t.HysteresisM, 1, 5000)
+	floatBetween("telemetry.max_speed_kph", t.MaxSpeedKph, 10, 2000)
+	floatBetween("telemetry.fallback_speed_kph", t.FallbackSpeedKph, 1, 300)
+	floatBetween("telemetry.road_factor", t.RoadFactor, 1, 5)
+	positive("telemetry.delay_margin", t.DelayMargin)
+	positive("telemetry.temperature_grace", t.TemperatureGrace)
+	floatBetween("telemetry.route_deviation_m", t.RouteDeviationM, 10, 100000)
+	positive("telemetry.route_deviation_for", t.RouteDeviationFor)
+
+	listenAddr := func(key, addr string) {
+		if addr == "" {
+			return
+		}
+		if _, port, err := net.SplitHostPort(addr); err != nil {
+			bad(key, "must be host:port, e.g. 0.0.0.0:5055, got %q", addr)
+		} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+			bad(key, "port must be a number 0..65535, got %q", port)
+		}
+	}
+	listenAddr("inputs.osmand.addr", c.Inputs.OsmAnd.Addr)
+	listenAddr("inputs.teltonika.addr", c.Inputs.Teltonika.Addr)
+	positive("inputs.teltonika.idle_timeout", c.Inputs.Teltonika.IdleTimeout)
+	between("inputs.teltonika.max_connections", int64(c.Inputs.Teltonika.MaxConnections), 1, 1000000)
+	if m := c.Inputs.MQTT; m.URL != "" {
+		u, err := url.Parse(m.URL)
+		switch {
+		case err != nil:
+			bad("inputs.mqtt.url", "is not a valid URL")
+		case !slices.Contains([]string{"tcp", "mqtt", "ssl", "tls", "mqtts", "ws", "wss"}, u.Scheme) || u.Host == "":
+			bad("inputs.mqtt.url", "must be tcp://host:port (or ssl://, ws://, wss://)")
+		}
+		if m.ClientID == "" || len(m.ClientID) > 23*4 {
+			bad("inputs.mqtt.client_id", "must be 1 to 92 characters")
+		}
+		if !strings.HasSuffix(m.Topic, "/+") || strings.Contains(m.Topic, "#") {
+			bad("inputs.mqtt.topic", "must be a topic filter ending in /+ (the device id level) without #, e.g. crossdock/telemetry/+")
+		}
+	}
+
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
