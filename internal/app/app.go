@@ -22,6 +22,7 @@ import (
 	"github.com/crossdockhq/crossdock/internal/store"
 	"github.com/crossdockhq/crossdock/internal/store/postgres"
 	"github.com/crossdockhq/crossdock/internal/store/sqlite"
+	"github.com/crossdockhq/crossdock/internal/telemetry"
 )
 
 // AdminKeyFile is the file under the data directory that holds the admin
@@ -59,7 +60,16 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	if a.store.Dialect() == "postgres" {
 		retryable, stateCache = postgres.IsRetryable, 0
 	}
+	limits := canonical.DefaultLimits()
+	limits.MaxFuture = cfg.Pipeline.MaxFuture.D()
+	t := cfg.Telemetry
 	a.pipeline = pipeline.New(a.store, pipeline.Options{
+		Limits: limits,
+		Telemetry: telemetry.Config{
+			DefaultRadiusM: t.DefaultRadiusM, HysteresisM: t.HysteresisM, MaxSpeedKph: t.MaxSpeedKph,
+			FallbackSpeedKph: t.FallbackSpeedKph, RoadFactor: t.RoadFactor, DelayMargin: t.DelayMargin.D(),
+			TemperatureGrace: t.TemperatureGrace.D(), RouteDeviationM: t.RouteDeviationM, RouteDeviationFor: t.RouteDeviationFor.D(),
+		},
 		MaxBatchEvents: cfg.Pipeline.MaxBatchEvents,
 		CommitDelay:    cfg.Pipeline.CommitDelay.D(),
 		QueueSize:      cfg.Pipeline.QueueSize,
@@ -68,8 +78,6 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		Logger:         log,
 		Metrics:        a.metrics,
 	})
-	limits := canonical.DefaultLimits()
-	limits.MaxFuture = cfg.Pipeline.MaxFuture.D()
 	srv := api.New(api.Options{
 		Store: a.store, Pipeline: a.pipeline, Keys: keys, Metrics: a.metrics, Logger: log,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, MaxBatchEvents: cfg.HTTP.MaxBatchEvents, Limits: limits,
@@ -150,6 +158,16 @@ func (a *App) Serve(ctx context.Context) error {
 	a.log.Info("crossdock listening", "addr", a.Addr(), "store", a.store.Dialect(), "data_dir", a.cfg.Store.DataDir)
 	errc := make(chan error, 1)
 	go func() { errc <- a.server.Serve(a.listener) }()
+	pctx, stopPrune := context.WithCancel(context.Background())
+	pruned := make(chan struct{})
+	go func() {
+		defer close(pruned)
+		a.prunePositions(pctx, time.Now, pruneEvery)
+	}()
+	defer func() {
+		stopPrune()
+		<-pruned
+	}()
 	var serveErr error
 	select {
 	case <-ctx.Done():
