@@ -27,7 +27,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.Events, "events", 100000, "events to send")
 	fs.DurationVar(&o.Duration, "duration", 0, "stop after this long (0 = when -events are sent)")
 	fs.IntVar(&o.Shipments, "shipments", 10000, "distinct shipments the stream spreads over")
-	fs.StringVar(&o.Mix, "mix", "realistic", "event mix: realistic | positions")
+	fs.StringVar(&o.Mix, "mix", "realistic", "event mix: realistic | positions | tracking (GPS-driven shipments)")
 	fs.Int64Var(&o.Seed, "seed", 1, "generator seed")
 	fs.StringVar(&o.Source, "source", bench.DefaultSource, "event source prefix (a partner key needs partner/<id>)")
 	fs.DurationVar(&o.Timeout, "timeout", bench.DefaultTimeout, "limit per request; a timeout counts as an error")

@@ -16,6 +16,12 @@ const (
 	MixRealistic = "realistic"
 	// MixPositions is telemetry.position only, from a fleet of moving vehicles.
 	MixPositions = "positions"
+	// MixTracking is shipments driven by GPS alone: each vehicle's shipment
+	// is released and assigned, then only dense positions follow (one every
+	// 30–60 s) that enter and leave every stop's geofence, so the hub
+	// derives arrivals, departures, dwell, distance and delays itself.
+	// With S shipments about S × 3.5 geofences are active.
+	MixTracking = "tracking"
 )
 
 // Default source prefix of generated events: "bench/tms", "bench/driver-app",
@@ -217,10 +223,10 @@ func NewGenerator(seed int64, runID string, shipments int, mix string, opts ...G
 
 func checkMix(mix string) error {
 	switch mix {
-	case MixRealistic, MixPositions:
+	case MixRealistic, MixPositions, MixTracking:
 		return nil
 	}
-	return fmt.Errorf("unknown mix %q (want %q or %q)", mix, MixRealistic, MixPositions)
+	return fmt.Errorf("unknown mix %q (want %q, %q or %q)", mix, MixRealistic, MixPositions, MixTracking)
 }
 
 // Next returns the next event as CloudEvents JSON in a new slice.
@@ -242,6 +248,9 @@ func (g *Generator) AppendNext(dst []byte) []byte {
 	}
 	if s.ship == nil || s.ship.next >= len(s.ship.steps) {
 		g.planShipment(s)
+		if g.mix == MixTracking {
+			s.ship.steps = densify(s.ship)
+		}
 	}
 	st := &s.ship.steps[s.ship.next]
 	s.ship.next++
@@ -530,4 +539,59 @@ func (g *Generator) appendRoaming(b []byte, s *slot) []byte {
 	b = g.appendEnvelope(b, g.srcFleet, "telemetry.position", s.vehicleID, s.clock)
 	b = appendPosition(b, s.lat, s.lon, math.Round(s.speed*10)/10, math.Round(s.heading*10)/10, math.Round(s.odoKm*10)/10)
 	return append(b, '}')
+}
+
+// trackingFix is the spacing of the tracking mix's positions.
+const (
+	trackingFixMin = 30 * time.Second
+	trackingFixMax = 60 * time.Second
+)
+
+// densify turns a planned shipment into the tracking mix: the release and
+// the assignment stay; milestones and PODs become positions at the stop
+// (the hub derives them from the geofence); and between consecutive
+// positions more are interpolated, one every 30–60 s (a deterministic
+// spacing, so the stream stays a function of the seed).
+func densify(sh *shipment) []step {
+	out := make([]step, 0, len(sh.steps)*8)
+	var last *step
+	for _, st := range sh.steps {
+		switch st.kind {
+		case stepRelease, stepAssign:
+			out = append(out, st)
+			continue
+		case stepPOD:
+			continue
+		}
+		p := st
+		p.kind = stepPosition
+		if st.kind == stepArrive || st.kind == stepDepart {
+			p.lat, p.lon = sh.stops[st.stop].loc.lat, sh.stops[st.stop].loc.lon
+		}
+		if last != nil {
+			gap := p.at.Sub(last.at)
+			n := int(gap / trackingFixMin)
+			if n > 1 {
+				spacing := max(trackingFixMin, min(trackingFixMax, gap/time.Duration(n)))
+				for at := last.at.Add(spacing); at.Before(p.at.Add(-trackingFixMin / 2)); at = at.Add(spacing) {
+					f := float64(at.Sub(last.at)) / float64(gap)
+					q := p
+					q.at = at
+					q.lat, q.lon = last.lat+(p.lat-last.lat)*f, last.lon+(p.lon-last.lon)*f
+					q.odoKm = math.Round((last.odoKm+(p.odoKm-last.odoKm)*f)*10) / 10
+					out = append(out, q)
+				}
+			}
+		}
+		if st.kind != stepPosition {
+			// At the stop: the milestone's place; no fresh speed or odometer.
+			p.speed, p.heading, p.odoKm = 0, 0, 0
+			if last != nil {
+				p.odoKm, p.heading = last.odoKm, last.heading
+			}
+		}
+		out = append(out, p)
+		last = &out[len(out)-1]
+	}
+	return out
 }

@@ -225,7 +225,7 @@ func TestGeneratorDeterministic(t *testing.T) {
 		}
 		return out
 	}
-	for _, mix := range []string{MixRealistic, MixPositions} {
+	for _, mix := range []string{MixRealistic, MixPositions, MixTracking} {
 		a, b := stream(7, "r", mix), stream(7, "r", mix)
 		for i := range a {
 			if !bytes.Equal(a[i], b[i]) {
@@ -247,7 +247,7 @@ func TestGeneratorDeterministic(t *testing.T) {
 
 func TestGeneratorEventsMatchContract(t *testing.T) {
 	t.Parallel()
-	for _, mix := range []string{MixRealistic, MixPositions} {
+	for _, mix := range []string{MixRealistic, MixPositions, MixTracking} {
 		t.Run(mix, func(t *testing.T) {
 			t.Parallel()
 			g := NewGenerator(3, "run-x", 25, mix, WithNow(testAnchor))
@@ -259,6 +259,12 @@ func TestGeneratorEventsMatchContract(t *testing.T) {
 			if mix == MixPositions {
 				if len(types) != 1 || types["telemetry.position"] != 5000 {
 					t.Errorf("positions mix gave %v", types)
+				}
+				return
+			}
+			if mix == MixTracking {
+				if len(types) != 3 || types["telemetry.position"] < 4500 || types["order.released"] == 0 || types["route.assigned"] == 0 {
+					t.Errorf("tracking mix gave %v", types)
 				}
 				return
 			}
@@ -551,7 +557,7 @@ func TestAppendString(t *testing.T) {
 }
 
 func BenchmarkGeneratorNext(b *testing.B) {
-	for _, mix := range []string{MixRealistic, MixPositions} {
+	for _, mix := range []string{MixRealistic, MixPositions, MixTracking} {
 		b.Run(mix, func(b *testing.B) {
 			g := NewGenerator(1, "bench", 10000, mix)
 			buf := make([]byte, 0, 4096)

@@ -14,13 +14,40 @@ type stateCache struct {
 	max       int
 	shipments map[string]*shipment.State
 	vehicles  map[string]*vehicle.State
+	devices   map[string]string // device id → vehicle id, as committed
 }
 
 func newStateCache(max int) *stateCache {
 	if max <= 0 {
 		return nil
 	}
-	return &stateCache{max: max, shipments: make(map[string]*shipment.State), vehicles: make(map[string]*vehicle.State)}
+	return &stateCache{max: max, shipments: make(map[string]*shipment.State), vehicles: make(map[string]*vehicle.State),
+		devices: make(map[string]string)}
+}
+
+// device returns the cached vehicle of a device; a nil cache has none.
+func (c *stateCache) device(id string) (string, bool) {
+	if c == nil {
+		return "", false
+	}
+	v, ok := c.devices[id]
+	return v, ok
+}
+
+// setDevice caches a committed device registration.
+func (c *stateCache) setDevice(id, vehicleID string) {
+	if c == nil {
+		return
+	}
+	c.devices[id] = vehicleID
+	shrink(c.devices, 4*c.max)
+}
+
+// forgetDevice drops a device whose registration changed.
+func (c *stateCache) forgetDevice(id string) {
+	if c != nil {
+		delete(c.devices, id)
+	}
 }
 
 // keep stores a committed batch's states, making room first if needed.

@@ -86,7 +86,7 @@ func (p *Pipeline) commitBatch(batch []*pending, bs *batchState) error {
 	if err := p.resolveDevices(ctx, tx, batch, bs); err != nil {
 		return err
 	}
-	if err := p.existing(ctx, tx, batch, bs); err != nil {
+	if err := p.existingEvents(ctx, tx, batch, bs); err != nil {
 		return err
 	}
 	if err := p.load(ctx, tx, batch, bs); err != nil {
@@ -116,12 +116,19 @@ func (p *Pipeline) commitBatch(batch []*pending, bs *batchState) error {
 	return nil
 }
 
-// resolveDevices maps the devices of the batch's device items to vehicles.
+// resolveDevices maps the devices of the batch's device items to vehicles,
+// from the device cache where this pipeline is the single writer.
 func (p *Pipeline) resolveDevices(ctx context.Context, tx store.Tx, batch []*pending, bs *batchState) error {
+	bs.devices = map[string]string{}
 	ids := map[string]bool{}
 	for _, pd := range batch {
 		for _, it := range pd.sub.Items {
-			if it.Err == nil && it.DeviceID != "" {
+			if it.Err != nil || it.DeviceID == "" {
+				continue
+			}
+			if v, ok := p.cache.device(it.DeviceID); ok {
+				bs.devices[it.DeviceID] = v
+			} else {
 				ids[it.DeviceID] = true
 			}
 		}
@@ -133,41 +140,117 @@ func (p *Pipeline) resolveDevices(ctx context.Context, tx store.Tx, batch []*pen
 	if err != nil {
 		return fmt.Errorf("pipeline: devices: %w", err)
 	}
-	bs.devices = m
+	for d, v := range m {
+		bs.devices[d] = v
+		p.cache.setDevice(d, v) // committed data: valid whatever this batch does
+	}
 	return nil
 }
 
-// existing asks the store which valid items are already stored: events by
-// (source, id), positions by (vehicle, time).
-func (p *Pipeline) existing(ctx context.Context, tx store.Tx, batch []*pending, bs *batchState) error {
+// existingEvents asks the store which valid non-position items are
+// already stored, by (source, id).
+func (p *Pipeline) existingEvents(ctx context.Context, tx store.Tx, batch []*pending, bs *batchState) error {
 	var keys []store.EventKey
-	var pos []store.PositionKey
 	for _, pd := range batch {
+		for _, it := range pd.sub.Items {
+			if it.Err == nil && !isPosition(it) {
+				keys = append(keys, store.EventKey{Source: it.Event.Source, ID: it.Event.ID})
+			}
+		}
+	}
+	bs.knownEv = map[store.EventKey]bool{}
+	if len(keys) == 0 {
+		return nil
+	}
+	var err error
+	if bs.knownEv, err = tx.ExistingEvents(ctx, keys); err != nil {
+		return fmt.Errorf("pipeline: existing events: %w", err)
+	}
+	return nil
+}
+
+// existingPositions asks the store which positions are already stored, by
+// (vehicle, time) — only those not newer than their vehicle's last
+// position: every stored position was applied to its (locked) vehicle in
+// the same transaction, so a newer one cannot be stored yet. In a moving
+// fleet that leaves almost nothing to look up.
+func (p *Pipeline) existingPositions(ctx context.Context, tx store.Tx, batch []*pending, bs *batchState) error {
+	var keys []store.PositionKey
+	for _, pd := range batch {
+		for _, it := range pd.sub.Items {
+			if it.Err != nil || !isPosition(it) {
+				continue
+			}
+			v, ok := bs.subject(it)
+			if !ok {
+				continue
+			}
+			at := it.Event.Time.UTC()
+			if last := bs.vehicles[v].Position; last == nil || last.Stamp.Time.Before(at) {
+				continue
+			}
+			keys = append(keys, store.PositionKey{VehicleID: v, Time: at})
+		}
+	}
+	bs.knownPos = map[store.PositionKey]bool{}
+	if len(keys) == 0 {
+		return nil
+	}
+	var err error
+	if bs.knownPos, err = tx.ExistingPositions(ctx, keys); err != nil {
+		return fmt.Errorf("pipeline: existing positions: %w", err)
+	}
+	return nil
+}
+
+// load locks and decodes every vehicle and shipment the batch's new items
+// touch: vehicles first (their assignments name the shipments that
+// positions drive, and their last positions spare most position lookups),
+// then shipments. Every writer locks in this order.
+func (p *Pipeline) load(ctx context.Context, tx store.Tx, batch []*pending, bs *batchState) error {
+	vehIDs := map[string]bool{}
+	for _, pd := range batch {
+		if r := pd.sub.Register; r != nil {
+			vehIDs[r.VehicleID] = true
+		}
 		for _, it := range pd.sub.Items {
 			switch {
 			case it.Err != nil:
 			case isPosition(it):
 				if v, ok := bs.subject(it); ok {
-					pos = append(pos, store.PositionKey{VehicleID: v, Time: it.Event.Time.UTC()})
+					vehIDs[v] = true
 				}
-			default:
-				keys = append(keys, store.EventKey{Source: it.Event.Source, ID: it.Event.ID})
+			case !bs.knownEv[store.EventKey{Source: it.Event.Source, ID: it.Event.ID}]:
+				if v := vehicle.Subject(it.Event, it.Data); v != "" {
+					vehIDs[v] = true
+				}
 			}
 		}
 	}
-	bs.knownEv, bs.knownPos = map[store.EventKey]bool{}, map[store.PositionKey]bool{}
-	var err error
-	if len(keys) > 0 {
-		if bs.knownEv, err = tx.ExistingEvents(ctx, keys); err != nil {
-			return fmt.Errorf("pipeline: existing events: %w", err)
+	if err := p.loadVehicles(ctx, tx, vehIDs, bs); err != nil {
+		return err
+	}
+	if err := p.existingPositions(ctx, tx, batch, bs); err != nil {
+		return err
+	}
+	shipIDs := map[string]bool{}
+	for _, pd := range batch {
+		for _, it := range pd.sub.Items {
+			if !bs.isNew(it) {
+				continue
+			}
+			if canonical.ShipmentSubject(it.Event.Type) {
+				shipIDs[it.Event.Subject] = true
+			}
+			if isPosition(it) {
+				v, _ := bs.subject(it)
+				if a := bs.vehicles[v].Assignment; a != nil {
+					shipIDs[a.ShipmentID] = true
+				}
+			}
 		}
 	}
-	if len(pos) > 0 {
-		if bs.knownPos, err = tx.ExistingPositions(ctx, pos); err != nil {
-			return fmt.Errorf("pipeline: existing positions: %w", err)
-		}
-	}
-	return nil
+	return p.loadShipments(ctx, tx, shipIDs, bs)
 }
 
 // isNew reports whether a valid item is not yet stored (a repeat within the
@@ -181,46 +264,6 @@ func (bs *batchState) isNew(it Item) bool {
 		return ok && !bs.knownPos[store.PositionKey{VehicleID: v, Time: it.Event.Time.UTC()}]
 	}
 	return !bs.knownEv[store.EventKey{Source: it.Event.Source, ID: it.Event.ID}]
-}
-
-// load locks and decodes every vehicle and shipment the batch's new items
-// touch: vehicles first (their assignments name the shipments that
-// positions drive), then shipments. Every writer locks in this order.
-func (p *Pipeline) load(ctx context.Context, tx store.Tx, batch []*pending, bs *batchState) error {
-	shipIDs, vehIDs := map[string]bool{}, map[string]bool{}
-	for _, pd := range batch {
-		if r := pd.sub.Register; r != nil {
-			vehIDs[r.VehicleID] = true
-		}
-		for _, it := range pd.sub.Items {
-			if !bs.isNew(it) {
-				continue
-			}
-			if canonical.ShipmentSubject(it.Event.Type) {
-				shipIDs[it.Event.Subject] = true
-			}
-			if isPosition(it) {
-				v, _ := bs.subject(it)
-				vehIDs[v] = true
-			} else if v := vehicle.Subject(it.Event, it.Data); v != "" {
-				vehIDs[v] = true
-			}
-		}
-	}
-	if err := p.loadVehicles(ctx, tx, vehIDs, bs); err != nil {
-		return err
-	}
-	for _, pd := range batch {
-		for _, it := range pd.sub.Items {
-			if isPosition(it) && bs.isNew(it) {
-				v, _ := bs.subject(it)
-				if a := bs.vehicles[v].Assignment; a != nil {
-					shipIDs[a.ShipmentID] = true
-				}
-			}
-		}
-	}
-	return p.loadShipments(ctx, tx, shipIDs, bs)
 }
 
 func (p *Pipeline) loadShipments(ctx context.Context, tx store.Tx, shipIDs map[string]bool, bs *batchState) error {
@@ -301,6 +344,15 @@ func (p *Pipeline) register(ctx context.Context, tx store.Tx, pd *pending, bs *b
 		return fmt.Errorf("pipeline: set devices: %w", err)
 	}
 	st := bs.vehicles[r.VehicleID]
+	old := st.DeviceIDs
+	bs.after = append(bs.after, func() {
+		for _, d := range old {
+			p.cache.forgetDevice(d)
+		}
+		for _, d := range r.DeviceIDs {
+			p.cache.setDevice(d, r.VehicleID)
+		}
+	})
 	st.DeviceIDs = r.DeviceIDs
 	if st.DeviceIDs == nil {
 		st.DeviceIDs = []string{}

@@ -24,7 +24,7 @@ const orderData = `{"order_id":"SO-1","customer_id":"C1","temperature":{"min_c":
 	{"id":"S1","type":"pickup","location":{"lat":50.11,"lon":8.68,"radius_m":200}},
 	{"id":"S2","type":"delivery","location":{"lat":50.13,"lon":9.10,"radius_m":250}}]}`
 
-func itemAt(t *testing.T, id, typ, subject string, at time.Time, data string) pipeline.Item {
+func itemAt(t testing.TB, id, typ, subject string, at time.Time, data string) pipeline.Item {
 	t.Helper()
 	raw := fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":"tms","type":%q,"subject":%q,"time":%q,"correlationid":"order-flow","data":%s}`,
 		id, typ, subject, at.Format(time.RFC3339Nano), data)
