@@ -50,6 +50,7 @@ type Track struct {
 	TempRaised bool        `json:"temp_raised,omitempty"`
 	OffSince   *time.Time  `json:"off_since,omitempty"` // first position of the current deviation
 	OffRaised  bool        `json:"off_raised,omitempty"`
+	RouteSeg   int         `json:"route_seg,omitempty"` // nearest planned-route segment last time
 }
 
 // TrackPoint is a position on a Track.

@@ -20,11 +20,18 @@ func HaversineKm(lat1, lon1, lat2, lon2 float64) float64 {
 // local equirectangular plane around the point, accurate to well under a
 // percent within the few kilometres that route deviation looks at.
 func DistanceToLineM(lat, lon float64, line [][2]float64) float64 {
+	d, _ := nearestSegment(lat, lon, line, 1, len(line))
+	return d
+}
+
+// nearestSegment is DistanceToLineM over the segments ending at line[lo:hi],
+// also returning the end index of the nearest one.
+func nearestSegment(lat, lon float64, line [][2]float64, lo, hi int) (float64, int) {
 	const rad = math.Pi / 180
 	kx := math.Cos(lat*rad) * earthRadiusKm * 1000 * rad // metres per degree of longitude here
 	ky := earthRadiusKm * 1000 * rad                     // metres per degree of latitude
-	best := math.Inf(1)
-	for i := 1; i < len(line); i++ {
+	best, at := math.Inf(1), lo
+	for i := max(lo, 1); i < min(hi, len(line)); i++ {
 		ax, ay := (line[i-1][0]-lon)*kx, (line[i-1][1]-lat)*ky
 		bx, by := (line[i][0]-lon)*kx, (line[i][1]-lat)*ky
 		// Nearest point of segment a-b to the origin (the position).
@@ -35,8 +42,8 @@ func DistanceToLineM(lat, lon float64, line [][2]float64) float64 {
 		}
 		px, py := ax+t*dx, ay+t*dy
 		if d := px*px + py*py; d < best {
-			best = d
+			best, at = d, i
 		}
 	}
-	return math.Sqrt(best)
+	return math.Sqrt(best), at
 }

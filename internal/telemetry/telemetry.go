@@ -42,6 +42,10 @@ type Config struct {
 	RouteDeviationFor time.Duration
 }
 
+// routeWindow is how many segments either side of the last nearest one
+// the route deviation test looks at before scanning the whole route.
+const routeWindow = 32
+
 // MinMovingKph is the smoothed speed below which the ETA uses
 // FallbackSpeedKph.
 const MinMovingKph = 10
@@ -301,7 +305,14 @@ func deviation(st *shipment.State, tr *shipment.Track, vehicleID string, p Posit
 	if st.Assignment == nil || st.Assignment.Data.Route == nil || len(st.Assignment.Data.Route.Coordinates) < 2 {
 		return nil
 	}
-	m := DistanceToLineM(p.Lat, p.Lon, st.Assignment.Data.Route.Coordinates)
+	line := st.Assignment.Data.Route.Coordinates
+	// Vehicles move along the route: look near the last nearest segment
+	// first, and scan the whole route only when that window is off route.
+	m, at := nearestSegment(p.Lat, p.Lon, line, tr.RouteSeg-routeWindow, tr.RouteSeg+routeWindow+1)
+	if m > cfg.RouteDeviationM {
+		m, at = nearestSegment(p.Lat, p.Lon, line, 1, len(line))
+	}
+	tr.RouteSeg = at
 	if m <= cfg.RouteDeviationM {
 		tr.OffSince, tr.OffRaised = nil, false
 		return nil

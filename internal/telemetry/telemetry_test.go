@@ -364,3 +364,27 @@ func BenchmarkGeofence(b *testing.B) {
 		geofence(st, st.Track, st.Order.Data.Stops, p, cfg)
 	}
 }
+
+// A long route: the windowed search must not mistake a vehicle that moved
+// far along it (or started mid-route) for one off route.
+func TestRouteDeviationOnALongRoute(t *testing.T) {
+	route := make([][2]float64, 1000)
+	for i := range route {
+		lat, lon := offset(50.0, 8.0, 0, float64(i)*200)
+		route[i] = [2]float64{lon, lat}
+	}
+	st := newShipment(func(_ *canonical.OrderReleased, a *canonical.RouteAssigned) {
+		a.Route = &canonical.LineString{Type: "LineString", Coordinates: route}
+	})
+	var pings []ping
+	for i, east := range []float64{100, 150000, 30000, 199000, 5000} { // jumps along the route
+		lat, lon := offset(50.0, 8.0, 400, east)
+		pings = append(pings, ping{at: time.Duration(i) * 10 * time.Minute, lat: lat, lon: lon})
+	}
+	if got := drive(t, st, Config{MaxSpeedKph: 2000}, pings...); len(got) != 0 {
+		t.Fatalf("effects %q on route", got)
+	}
+	if st.Track.RouteSeg == 0 {
+		t.Error("nearest segment not remembered")
+	}
+}
