@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/crossdockhq/crossdock/internal/api"
@@ -38,6 +39,8 @@ type App struct {
 	pipeline *pipeline.Pipeline
 	server   *http.Server
 	listener net.Listener
+	inputs   []input
+	inputsWG sync.WaitGroup
 }
 
 // Open opens the store, starts the writer and binds the listen address. It
@@ -96,6 +99,12 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	if err != nil {
 		a.closeStorage(context.Background())
 		return nil, fmt.Errorf("app: listen %s: %w", cfg.HTTP.Addr, err)
+	}
+	if err := a.openInputs(); err != nil {
+		a.stopInputs(context.Background())
+		_ = a.listener.Close()
+		a.closeStorage(context.Background())
+		return nil, err
 	}
 	return a, nil
 }
@@ -156,8 +165,9 @@ func (a *App) Metrics() *obs.Metrics { return a.metrics }
 // flush the writer and close the store. It returns nil after a clean stop.
 func (a *App) Serve(ctx context.Context) error {
 	a.log.Info("crossdock listening", "addr", a.Addr(), "store", a.store.Dialect(), "data_dir", a.cfg.Store.DataDir)
-	errc := make(chan error, 1)
+	errc := make(chan error, 1+len(a.inputs))
 	go func() { errc <- a.server.Serve(a.listener) }()
+	a.serveInputs(errc)
 	pctx, stopPrune := context.WithCancel(context.Background())
 	pruned := make(chan struct{})
 	go func() {
@@ -176,6 +186,9 @@ func (a *App) Serve(ctx context.Context) error {
 	a.log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.HTTP.ShutdownTimeout.D())
 	defer cancel()
+	// Inputs first: a device waiting for its acknowledgement gets it, then
+	// the API's in-flight requests finish; both commit before the writer stops.
+	a.stopInputs(sctx)
 	if err := a.server.Shutdown(sctx); err != nil {
 		a.log.Error("http shutdown", "err", err)
 	}

@@ -67,6 +67,9 @@ type Hub struct {
 	Addr    string
 	DataDir string
 	Env     []string
+	// OsmAndAddr and TeltonikaAddr are the device inputs' addresses when
+	// Options.Inputs is set; they stay the same across restarts.
+	OsmAndAddr, TeltonikaAddr string
 	cmd     *exec.Cmd
 	logs    *bytes.Buffer
 	exited  chan struct{}
@@ -77,6 +80,7 @@ type Options struct {
 	DataDir     string   // default t.TempDir()
 	DatabaseURL string   // postgres://… to run on PostgreSQL
 	Env         []string // extra KEY=VALUE
+	Inputs      bool     // enable the OsmAnd and Teltonika inputs on free ports
 }
 
 // Start starts a hub and waits until /readyz answers 200.
@@ -91,6 +95,10 @@ func Start(t testing.TB, o Options) *Hub {
 		"CROSSDOCK_ADMIN_KEY=" + AdminKey,
 		"CROSSDOCK_DATABASE_URL=" + o.DatabaseURL,
 	}, o.Env...)
+	if o.Inputs {
+		h.OsmAndAddr, h.TeltonikaAddr = freeAddr(t), freeAddr(t)
+		h.Env = append(h.Env, "CROSSDOCK_OSMAND_ADDR="+h.OsmAndAddr, "CROSSDOCK_TELTONIKA_ADDR="+h.TeltonikaAddr)
+	}
 	h.start()
 	t.Cleanup(func() { h.Kill() })
 	return h

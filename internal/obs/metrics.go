@@ -42,8 +42,15 @@ type Metrics struct {
 	TelemetryDropped *prometheus.CounterVec
 	// TelemetryEvents counts events derived from telemetry, by type and code.
 	TelemetryEvents *prometheus.CounterVec
-	// InputConnections is the number of open device connections by input.
-	InputConnections *prometheus.GaugeVec
+}
+
+// RegisterConnections exports the open device connections of an input as
+// crossdock_input_connections{input}, read from open at each scrape.
+func (m *Metrics) RegisterConnections(input string, open func() int) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "crossdock_input_connections", Help: "Open device connections, by input.",
+		ConstLabels: prometheus.Labels{"input": input},
+	}, func() float64 { return float64(open()) }))
 }
 
 // NewMetrics registers every metric, plus the Go and process collectors.
@@ -94,9 +101,6 @@ func NewMetrics() *Metrics {
 		TelemetryEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "crossdock_telemetry_events_total", Help: "Events derived from telemetry, by type and code.",
 		}, []string{"type", "code"}),
-		InputConnections: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "crossdock_input_connections", Help: "Open device connections, by input.",
-		}, []string{"input"}),
 	}
 	f(m.EventsTotal)
 	f(m.IngestSeconds)
@@ -111,7 +115,6 @@ func NewMetrics() *Metrics {
 	f(m.PositionsTotal)
 	f(m.TelemetryDropped)
 	f(m.TelemetryEvents)
-	f(m.InputConnections)
 	return m
 }
 

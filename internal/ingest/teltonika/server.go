@@ -98,15 +98,6 @@ func New(cfg Config, sink ingest.Sink, log *slog.Logger) (*Server, error) {
 	}, nil
 }
 
-// ListenAndServe listens on cfg.Addr and serves it (see Serve).
-func (s *Server) ListenAndServe() error {
-	ln, err := net.Listen("tcp", s.cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("teltonika: listen: %w", err)
-	}
-	return s.Serve(ln)
-}
-
 // Serve accepts connections on ln until Shutdown, then returns nil. It
 // closes ln. Any other accept error, after retrying temporary ones, is
 // returned.

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crossdockhq/crossdock/internal/hubtest"
+	"github.com/crossdockhq/crossdock/internal/ingest"
+	"github.com/crossdockhq/crossdock/internal/ingest/teltonika"
+)
+
+// tracker is a Teltonika device talking to the hub over TCP.
+type tracker struct {
+	t    *testing.T
+	conn net.Conn
+}
+
+func dialTracker(t *testing.T, addr, imei string) *tracker {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &tracker{t: t, conn: c}
+	t.Cleanup(func() { c.Close() })
+	if _, err := c.Write(teltonika.AppendLogin(nil, imei)); err != nil {
+		t.Fatal(err)
+	}
+	var ok [1]byte
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadFull(c, ok[:]); err != nil || ok[0] != 1 {
+		t.Fatalf("login: %v %v", ok, err)
+	}
+	return tr
+}
+
+// send sends one packet and returns the acknowledged record count, or an
+// error when the hub answered nothing (it closed the connection or died).
+func (tr *tracker) send(ps ...ingest.Position) (uint32, error) {
+	frame, err := teltonika.AppendPacket(nil, ps)
+	if err != nil {
+		tr.t.Fatal(err)
+	}
+	if _, err := tr.conn.Write(frame); err != nil {
+		return 0, err
+	}
+	var ack [4]byte
+	_ = tr.conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	if _, err := io.ReadFull(tr.conn, ack[:]); err != nil {
+		return 0, err
+	}
+	return binary.BigEndian.Uint32(ack[:]), nil
+}
+
+// east returns the point dEast metres east of (lat, lon).
+func east(lat, lon, dEast float64) (float64, float64) {
+	return lat, lon + dEast/(111195*math.Cos(lat*math.Pi/180))
+}
+
+func mustDo(t *testing.T, h *hubtest.Hub, method, path, body string, want int) []byte {
+	t.Helper()
+	status, b, err := h.Do(context.Background(), method, path, "application/json", []byte(body))
+	if err != nil || status != want {
+		t.Fatalf("%s %s: %d %v %s, want %d", method, path, status, err, b, want)
+	}
+	return b
+}
+
+// TestTeltonikaDrivesAShipment runs the real binary with the Teltonika
+// input on: a registered tracker's packets move a shipment through
+// arrival, departure, dwell and distance; an unknown tracker's positions
+// are quarantined with its IMEI.
+func TestTeltonikaDrivesAShipment(t *testing.T) {
+	t.Parallel()
+	h := hubtest.Start(t, hubtest.Options{Inputs: true})
+	start := time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Second)
+	order := fmt.Sprintf(`{"specversion":"1.0","id":"o1","source":"tms","type":"order.released","subject":"SHP-T1","time":%q,
+		"data":{"order_id":"SO-1","customer_id":"C1","stops":[
+		{"id":"S1","type":"pickup","location":{"lat":50.11,"lon":8.68,"radius_m":200}},
+		{"id":"S2","type":"delivery","location":{"lat":50.13,"lon":9.10,"radius_m":250}}]}}`, start.Format(time.RFC3339))
+	assign := fmt.Sprintf(`{"specversion":"1.0","id":"a1","source":"tms","type":"route.assigned","subject":"SHP-T1","time":%q,
+		"data":{"vehicle_id":"TRK-T1","driver_id":"D1"}}`, start.Format(time.RFC3339))
+	mustDo(t, h, http.MethodPost, "/api/v1/events", "["+order+","+assign+"]", http.StatusAccepted)
+	mustDo(t, h, http.MethodPut, "/api/v1/vehicles/TRK-T1", `{"device_ids":["356307042441013"]}`, http.StatusOK)
+
+	tr := dialTracker(t, h.TeltonikaAddr, "356307042441013")
+	speed := 40.0
+	at := func(min int, dEast float64) ingest.Position {
+		lat, lon := east(50.11, 8.68, dEast)
+		return ingest.Position{Time: start.Add(time.Duration(min) * time.Minute), Lat: lat, Lon: lon, SpeedKph: &speed}
+	}
+	for _, packet := range [][]ingest.Position{
+		{at(10, 3000), at(14, 1500)},
+		{at(18, 60), at(30, 40), at(45, 80)}, // arrived S1, 35 minutes at the dock
+		{at(48, 1200), at(52, 4000)},         // departed S1
+	} {
+		if n, err := tr.send(packet...); err != nil || n != uint32(len(packet)) {
+			t.Fatalf("ack %d, %v; want %d", n, err, len(packet))
+		}
+	}
+	var s struct {
+		Status     string  `json:"status"`
+		DistanceKm float64 `json:"distance_km"`
+		Stops      []struct {
+			Status       string   `json:"status"`
+			DwellMinutes *float64 `json:"dwell_minutes"`
+		} `json:"stops"`
+	}
+	h.GetJSON("/api/v1/shipments/SHP-T1", &s)
+	if s.Status != "in_transit" || s.Stops[0].Status != "departed" || s.Stops[0].DwellMinutes == nil || *s.Stops[0].DwellMinutes != 30 {
+		t.Fatalf("shipment %+v", s)
+	}
+	if math.Abs(s.DistanceKm-(1.5+1.44+0.02+0.04+1.12+2.8)) > 0.05 {
+		t.Errorf("distance_km %v", s.DistanceKm)
+	}
+	var tl struct {
+		Items []struct{ Source, Type string } `json:"items"`
+	}
+	h.GetJSON("/api/v1/shipments/SHP-T1/timeline", &tl)
+	var derived []string
+	for _, it := range tl.Items {
+		if it.Source == "crossdock/telemetry" {
+			derived = append(derived, it.Type)
+		}
+	}
+	if len(derived) != 2 {
+		t.Errorf("telemetry events on the timeline: %v", derived)
+	}
+
+	// An unregistered tracker: acknowledged (kept), rejected, quarantined.
+	stranger := dialTracker(t, h.TeltonikaAddr, "490154203237518")
+	if n, err := stranger.send(at(60, 10)); err != nil || n != 1 {
+		t.Fatalf("stranger ack %d %v", n, err)
+	}
+	var q struct {
+		Items []struct {
+			Source, Reason string
+			Payload        any
+		} `json:"items"`
+	}
+	h.GetJSON("/api/v1/quarantine?source=teltonika", &q)
+	if len(q.Items) != 1 || !strings.Contains(q.Items[0].Reason, "unknown device 490154203237518") {
+		t.Fatalf("quarantine %+v", q)
+	}
+}
+
+// TestTeltonikaKill9LosesNothingAcknowledged streams packets from a
+// tracker, kills the hub with SIGKILL mid-stream, restarts it, and checks
+// that every position whose packet was acknowledged is stored.
+func TestTeltonikaKill9LosesNothingAcknowledged(t *testing.T) {
+	t.Parallel()
+	h := hubtest.Start(t, hubtest.Options{Inputs: true})
+	mustDo(t, h, http.MethodPut, "/api/v1/vehicles/TRK-K9", `{"device_ids":["356307042441099"]}`, http.StatusOK)
+	tr := dialTracker(t, h.TeltonikaAddr, "356307042441099")
+	start := time.Now().UTC().Add(-5 * time.Hour).Truncate(time.Second)
+	acked := 0
+	killed := make(chan struct{})
+	for i := 0; ; i++ {
+		if i == 40 {
+			go func() { h.Kill(); close(killed) }()
+		}
+		var ps []ingest.Position
+		for j := range 5 {
+			lat, lon := east(50.0, 8.0, float64(i*5+j)*10)
+			ps = append(ps, ingest.Position{Time: start.Add(time.Duration(i*5+j) * time.Second), Lat: lat, Lon: lon})
+		}
+		n, err := tr.send(ps...)
+		if err != nil {
+			break
+		}
+		if n != 5 {
+			t.Fatalf("ack %d, want 5", n)
+		}
+		acked += 5
+		if i > 10000 {
+			t.Fatal("the hub never died")
+		}
+	}
+	<-killed
+	if acked < 200 {
+		t.Fatalf("only %d positions acknowledged before the kill", acked)
+	}
+	h.Restart()
+	stored := 0
+	for from := ""; ; {
+		var page struct {
+			Items    []struct{ Time time.Time } `json:"items"`
+			NextFrom *string                    `json:"next_from"`
+		}
+		h.GetJSON("/api/v1/vehicles/TRK-K9/positions?limit=1000"+from, &page)
+		for _, p := range page.Items {
+			if p.Time.Sub(start) != time.Duration(stored)*time.Second {
+				t.Fatalf("position %d at %v: a gap, want %v", stored, p.Time, start.Add(time.Duration(stored)*time.Second))
+			}
+			stored++
+		}
+		if page.NextFrom == nil {
+			break
+		}
+		from = "&from=" + *page.NextFrom
+	}
+	// Everything acknowledged is there; at most the one unanswered packet more.
+	if stored < acked || stored > acked+5 {
+		t.Fatalf("%d positions stored, %d acknowledged", stored, acked)
+	}
+	t.Logf("%d positions acknowledged before SIGKILL, %d stored", acked, stored)
+}

@@ -1,0 +1,82 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+
+	"github.com/crossdockhq/crossdock/internal/ingest/teltonika"
+)
+
+// input is one running device input: started by Serve, stopped before the
+// HTTP server and the pipeline, so what it has in flight still commits.
+type input struct {
+	name  string
+	addr  func() string
+	serve func() error                    // blocks until stop
+	stop  func(ctx context.Context) error // finish in-flight work, then return
+}
+
+// openInputs binds every enabled device input. On error it closes the
+// ones already bound.
+func (a *App) openInputs() error {
+	c := a.cfg.Inputs
+	if c.Teltonika.Addr != "" {
+		srv, err := teltonika.New(teltonika.Config{
+			Addr: c.Teltonika.Addr, IdleTimeout: c.Teltonika.IdleTimeout.D(), MaxConns: c.Teltonika.MaxConnections,
+		}, a.pipeline, a.log)
+		if err != nil {
+			return fmt.Errorf("app: teltonika: %w", err)
+		}
+		ln, err := net.Listen("tcp", c.Teltonika.Addr)
+		if err != nil {
+			return fmt.Errorf("app: teltonika: listen %s: %w", c.Teltonika.Addr, err)
+		}
+		a.metrics.RegisterConnections(teltonika.Input, srv.Connections)
+		a.inputs = append(a.inputs, input{
+			name: teltonika.Input, addr: ln.Addr().String,
+			serve: func() error { return srv.Serve(ln) },
+			stop:  srv.Shutdown,
+		})
+	}
+	return nil
+}
+
+// serveInputs runs every input until stopInputs; an input that fails
+// reports on errc.
+func (a *App) serveInputs(errc chan<- error) {
+	for _, in := range a.inputs {
+		a.log.Info("input listening", "input", in.name, "addr", in.addr())
+		a.inputsWG.Go(func() {
+			if err := in.serve(); err != nil {
+				errc <- fmt.Errorf("app: input %s: %w", in.name, err)
+			}
+		})
+	}
+}
+
+// stopInputs stops every input concurrently and waits for them.
+func (a *App) stopInputs(ctx context.Context) {
+	var wg sync.WaitGroup
+	errs := make([]error, len(a.inputs))
+	for i, in := range a.inputs {
+		wg.Go(func() { errs[i] = in.stop(ctx) })
+	}
+	wg.Wait()
+	a.inputsWG.Wait()
+	if err := errors.Join(errs...); err != nil {
+		a.log.Error("input shutdown", "err", err)
+	}
+}
+
+// InputAddr is the address input name listens on ("" when it is off).
+func (a *App) InputAddr(name string) string {
+	for _, in := range a.inputs {
+		if in.name == name {
+			return in.addr()
+		}
+	}
+	return ""
+}
