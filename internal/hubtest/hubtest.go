@@ -70,9 +70,9 @@ type Hub struct {
 	// OsmAndAddr and TeltonikaAddr are the device inputs' addresses when
 	// Options.Inputs is set; they stay the same across restarts.
 	OsmAndAddr, TeltonikaAddr string
-	cmd     *exec.Cmd
-	logs    *bytes.Buffer
-	exited  chan struct{}
+	cmd                       *exec.Cmd
+	logs                      *bytes.Buffer
+	exited                    chan struct{}
 }
 
 // Options configure a hub. Zero values are fine.
