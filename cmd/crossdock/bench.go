@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/crossdockhq/crossdock/internal/app"
 	"github.com/crossdockhq/crossdock/internal/bench"
@@ -31,6 +32,10 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fs.Int64Var(&o.Seed, "seed", 1, "generator seed")
 	fs.StringVar(&o.Source, "source", bench.DefaultSource, "event source prefix (a partner key needs partner/<id>)")
 	fs.DurationVar(&o.Timeout, "timeout", bench.DefaultTimeout, "limit per request; a timeout counts as an error")
+	tcpAddr := fs.String("teltonika", "", "instead of events, simulate Teltonika trackers against this input address (host:port)")
+	devices := fs.Int("devices", 1000, "with -teltonika: trackers, one connection each")
+	interval := fs.Duration("interval", 10*time.Second, "with -teltonika: time between a tracker's packets")
+	records := fs.Int("records", 1, "with -teltonika: positions per packet")
 	markdown := fs.Bool("markdown", false, "also print a docs/benchmarks.md table row")
 	quiet := fs.Bool("q", false, "no progress bar")
 	if err := fs.Parse(args); err != nil {
@@ -48,6 +53,19 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if *tcpAddr != "" {
+		rep, err := bench.RunTeltonika(ctx, bench.DeviceOptions{
+			URL: strings.TrimRight(o.URL, "/"), Key: o.Key, Addr: *tcpAddr, Devices: *devices,
+			Interval: *interval, Records: *records, Duration: o.Duration,
+		})
+		if werr := rep.WriteText(stdout); werr != nil {
+			return werr
+		}
+		if err == nil && rep.LostAcks > 0 {
+			err = bench.ErrLostAcks
+		}
+		return err
+	}
 	rep, err := bench.Run(ctx, o)
 	if err != nil {
 		return err
