@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crossdockhq/crossdock/internal/bench"
 	"github.com/crossdockhq/crossdock/internal/hubtest"
 	"github.com/crossdockhq/crossdock/internal/ingest"
 	"github.com/crossdockhq/crossdock/internal/ingest/teltonika"
@@ -212,4 +213,21 @@ func TestTeltonikaKill9LosesNothingAcknowledged(t *testing.T) {
 		t.Fatalf("%d positions stored, %d acknowledged", stored, acked)
 	}
 	t.Logf("%d positions acknowledged before SIGKILL, %d stored", acked, stored)
+}
+
+// TestBenchTeltonika runs the tracker simulator of crossdock bench against
+// the real binary: every packet acknowledged, none lost.
+func TestBenchTeltonika(t *testing.T) {
+	t.Parallel()
+	h := hubtest.Start(t, hubtest.Options{Inputs: true})
+	rep, err := bench.RunTeltonika(context.Background(), bench.DeviceOptions{
+		URL: h.URL, Key: hubtest.AdminKey, Addr: h.TeltonikaAddr, Devices: 30, Records: 3,
+		Interval: 50 * time.Millisecond, Duration: 300 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Devices != 30 || rep.LostAcks != 0 || rep.Packets < 30 || rep.Positions != 3*rep.Packets {
+		t.Fatalf("report %+v", rep)
+	}
 }
