@@ -231,3 +231,74 @@ func TestBenchTeltonika(t *testing.T) {
 		t.Fatalf("report %+v", rep)
 	}
 }
+
+// TestOsmAndDrivesAShipment: the phone-app protocol against the real
+// binary — a registered device's reports move a shipment; an unknown
+// device answers 400 and is quarantined; registering it and replaying the
+// quarantined report applies it.
+func TestOsmAndDrivesAShipment(t *testing.T) {
+	t.Parallel()
+	h := hubtest.Start(t, hubtest.Options{Inputs: true})
+	start := time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Second)
+	order := fmt.Sprintf(`[{"specversion":"1.0","id":"o1","source":"tms","type":"order.released","subject":"SHP-O1","time":%q,
+		"data":{"order_id":"SO-1","customer_id":"C1","stops":[
+		{"id":"S1","type":"pickup","location":{"lat":50.11,"lon":8.68,"radius_m":200}},
+		{"id":"S2","type":"delivery","location":{"lat":50.13,"lon":9.10,"radius_m":250}}]}},
+		{"specversion":"1.0","id":"a1","source":"tms","type":"route.assigned","subject":"SHP-O1","time":%q,
+		"data":{"vehicle_id":"VAN-1","driver_id":"D1"}}]`, start.Format(time.RFC3339), start.Format(time.RFC3339))
+	mustDo(t, h, http.MethodPost, "/api/v1/events", order, http.StatusAccepted)
+	mustDo(t, h, http.MethodPut, "/api/v1/vehicles/VAN-1", `{"device_ids":["phone-7"]}`, http.StatusOK)
+	report := func(id string, min int, dEast float64) (int, string) {
+		lat, lon := east(50.11, 8.68, dEast)
+		q := fmt.Sprintf("http://%s/?id=%s&lat=%f&lon=%f&timestamp=%d&speed=20", h.OsmAndAddr, id, lat, lon, start.Add(time.Duration(min)*time.Minute).Unix())
+		resp, err := http.Post(q, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for i, p := range []struct {
+		min   int
+		dEast float64
+	}{{5, 2000}, {10, 50}, {25, 30}, {30, 2500}} {
+		if code, body := report("phone-7", p.min, p.dEast); code != http.StatusOK {
+			t.Fatalf("report %d: %d %s", i, code, body)
+		}
+	}
+	var s struct {
+		Stops []struct {
+			Status       string   `json:"status"`
+			DwellMinutes *float64 `json:"dwell_minutes"`
+		} `json:"stops"`
+	}
+	h.GetJSON("/api/v1/shipments/SHP-O1", &s)
+	if s.Stops[0].Status != "departed" || s.Stops[0].DwellMinutes == nil || *s.Stops[0].DwellMinutes != 20 {
+		t.Fatalf("stops %+v", s.Stops)
+	}
+
+	code, body := report("phone-8", 40, 0)
+	if code != http.StatusBadRequest || !strings.Contains(body, "unknown device phone-8") {
+		t.Fatalf("unknown device: %d %s", code, body)
+	}
+	var q struct {
+		Items []struct{ ID, Reason string } `json:"items"`
+	}
+	h.GetJSON("/api/v1/quarantine?source=osmand", &q)
+	if len(q.Items) != 1 {
+		t.Fatalf("quarantine %+v", q)
+	}
+	mustDo(t, h, http.MethodPut, "/api/v1/vehicles/VAN-2", `{"device_ids":["phone-8"]}`, http.StatusOK)
+	replay := mustDo(t, h, http.MethodPost, "/api/v1/quarantine/"+q.Items[0].ID+"/replay", "", http.StatusOK)
+	if !strings.Contains(string(replay), `"state":"accepted"`) {
+		t.Fatalf("replay %s", replay)
+	}
+	var v struct {
+		Position *struct{ Lat float64 } `json:"position"`
+	}
+	h.GetJSON("/api/v1/vehicles/VAN-2", &v)
+	if v.Position == nil || math.Abs(v.Position.Lat-50.11) > 1e-6 {
+		t.Fatalf("replayed position not applied: %+v", v)
+	}
+}

@@ -101,7 +101,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		return nil, fmt.Errorf("app: listen %s: %w", cfg.HTTP.Addr, err)
 	}
 	if err := a.openInputs(); err != nil {
-		a.stopInputs(context.Background())
+		a.closeInputs()
 		_ = a.listener.Close()
 		a.closeStorage(context.Background())
 		return nil, err

@@ -5,14 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"sync"
 
+	"github.com/crossdockhq/crossdock/internal/ingest/osmand"
 	"github.com/crossdockhq/crossdock/internal/ingest/teltonika"
 )
 
 // input is one running device input: started by Serve, stopped before the
 // HTTP server and the pipeline, so what it has in flight still commits.
 type input struct {
+	ln    net.Listener
 	name  string
 	addr  func() string
 	serve func() error                    // blocks until stop
@@ -23,6 +26,27 @@ type input struct {
 // ones already bound.
 func (a *App) openInputs() error {
 	c := a.cfg.Inputs
+	if c.OsmAnd.Addr != "" {
+		h, err := osmand.NewHandler(osmand.Config{}, a.pipeline, a.log)
+		if err != nil {
+			return fmt.Errorf("app: osmand: %w", err)
+		}
+		ln, err := net.Listen("tcp", c.OsmAnd.Addr)
+		if err != nil {
+			return fmt.Errorf("app: osmand: listen %s: %w", c.OsmAnd.Addr, err)
+		}
+		srv := osmand.NewServer(h, a.log)
+		a.inputs = append(a.inputs, input{
+			ln: ln, name: osmand.Input, addr: ln.Addr().String,
+			serve: func() error {
+				if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+					return err
+				}
+				return nil
+			},
+			stop: srv.Shutdown,
+		})
+	}
 	if c.Teltonika.Addr != "" {
 		srv, err := teltonika.New(teltonika.Config{
 			Addr: c.Teltonika.Addr, IdleTimeout: c.Teltonika.IdleTimeout.D(), MaxConns: c.Teltonika.MaxConnections,
@@ -36,12 +60,20 @@ func (a *App) openInputs() error {
 		}
 		a.metrics.RegisterConnections(teltonika.Input, srv.Connections)
 		a.inputs = append(a.inputs, input{
-			name: teltonika.Input, addr: ln.Addr().String,
+			ln: ln, name: teltonika.Input, addr: ln.Addr().String,
 			serve: func() error { return srv.Serve(ln) },
 			stop:  srv.Shutdown,
 		})
 	}
 	return nil
+}
+
+// closeInputs releases the listeners of inputs that never served (Open
+// failed after binding them).
+func (a *App) closeInputs() {
+	for _, in := range a.inputs {
+		_ = in.ln.Close()
+	}
 }
 
 // serveInputs runs every input until stopInputs; an input that fails

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,4 +44,29 @@ func TestPrunePositionsPastRetention(t *testing.T) {
 	if err != nil || len(left) != 25 {
 		t.Fatalf("%d positions left, %v; want the 25 of the last day", len(left), err)
 	}
+}
+
+// An input whose port is taken fails Open, naming the input, and releases
+// everything Open had bound.
+func TestInputPortTaken(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	cfg := testConfig(t)
+	cfg.Auth.AdminKey = "test-admin-key-0123456789"
+	cfg.Inputs.OsmAnd.Addr, cfg.Inputs.Teltonika.Addr = "127.0.0.1:0", busy.Addr().String()
+	_, err = Open(context.Background(), cfg, slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil)))
+	if err == nil || !strings.Contains(err.Error(), "teltonika: listen") {
+		t.Fatalf("Open: %v", err)
+	}
+	// The store was closed: opening it again works.
+	cfg.Inputs = config.Inputs{}
+	a, err := Open(context.Background(), cfg, slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.closeStorage(context.Background())
+	_ = a.listener.Close()
 }
