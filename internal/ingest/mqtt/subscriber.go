@@ -1,0 +1,271 @@
+package mqtt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/crossdockhq/crossdock/internal/ingest"
+)
+
+// Input is the input name handed to the Sink.
+const Input = "mqtt"
+
+// Config configures a Subscriber.
+type Config struct {
+	URL      string // broker, tcp://host:1883 (ssl://, ws://, wss://); required
+	ClientID string // the persistent session's name; default "crossdock"
+	Topic    string // filter subscribed with QoS 1, last level the device; default "crossdock/telemetry/+"
+	Username string
+	Password string
+	// MaxBatch bounds the messages committed in one sink call. Default 500.
+	MaxBatch int
+	// ConnectTimeout bounds the first connection in Start. Default 10s.
+	ConnectTimeout time.Duration
+	// MaxReconnectInterval caps the backoff between reconnects. Default 30s.
+	MaxReconnectInterval time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.ClientID == "" {
+		c.ClientID = "crossdock"
+	}
+	if c.Topic == "" {
+		c.Topic = "crossdock/telemetry/+"
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = 500
+	}
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = 10 * time.Second
+	}
+	if c.MaxReconnectInterval <= 0 {
+		c.MaxReconnectInterval = 30 * time.Second
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	u, err := url.Parse(c.URL)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("mqtt: url: want tcp://host:port, got %q", c.URL)
+	}
+	if !strings.HasSuffix(c.Topic, "/+") || strings.Contains(c.Topic, "#") {
+		return fmt.Errorf("mqtt: topic: %q must end in /+ (the device level) and hold no #", c.Topic)
+	}
+	return nil
+}
+
+// Subscriber is the MQTT input. Start connects and subscribes; Close stops.
+type Subscriber struct {
+	cfg    Config
+	sink   ingest.Sink
+	log    *slog.Logger
+	client paho.Client
+
+	msgs    chan paho.Message
+	mu      sync.Mutex
+	closing bool
+	done    chan struct{} // closed when the batcher has stopped
+	stop    chan struct{}
+}
+
+// New returns a Subscriber; it does not connect yet. A nil log discards.
+func New(cfg Config, sink ingest.Sink, log *slog.Logger) (*Subscriber, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if sink == nil {
+		return nil, errors.New("mqtt: sink: required")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Subscriber{
+		cfg: cfg, sink: sink, log: log.With("input", Input),
+		msgs: make(chan paho.Message, 4*cfg.MaxBatch), done: make(chan struct{}), stop: make(chan struct{}),
+	}
+	opts := paho.NewClientOptions().AddBroker(cfg.URL).SetClientID(cfg.ClientID).
+		SetCleanSession(false).SetAutoAckDisabled(true).SetOrderMatters(false).
+		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(time.Second).
+		SetMaxReconnectInterval(cfg.MaxReconnectInterval).SetResumeSubs(true).
+		SetKeepAlive(30 * time.Second).SetConnectTimeout(cfg.ConnectTimeout).
+		SetOnConnectHandler(s.onConnect).
+		SetConnectionLostHandler(func(_ paho.Client, err error) {
+			s.log.Warn("broker connection lost; reconnecting with backoff", "err", err)
+		})
+	if cfg.Username != "" {
+		opts.SetUsername(cfg.Username).SetPassword(cfg.Password)
+	}
+	s.client = paho.NewClient(opts)
+	return s, nil
+}
+
+// onConnect (re)subscribes on every connection; the broker then delivers
+// what it kept for the session, unacknowledged messages first.
+func (s *Subscriber) onConnect(c paho.Client) {
+	s.log.Info("connected to broker", "topic", s.cfg.Topic)
+	tok := c.Subscribe(s.cfg.Topic, 1, s.handle)
+	go func() {
+		if tok.WaitTimeout(s.cfg.ConnectTimeout) && tok.Error() != nil {
+			s.log.Error("subscribe", "topic", s.cfg.Topic, "err", tok.Error())
+		}
+	}()
+}
+
+// handle runs in its own goroutine per message (order does not matter);
+// it hands the message to the batcher without acknowledging it.
+func (s *Subscriber) handle(_ paho.Client, m paho.Message) {
+	s.mu.Lock()
+	closing := s.closing
+	s.mu.Unlock()
+	if closing {
+		return // not acknowledged: the broker delivers it again next session
+	}
+	select {
+	case s.msgs <- m:
+	case <-s.stop:
+	}
+}
+
+// Start connects (waiting up to ConnectTimeout for the first connection)
+// and starts committing messages.
+func (s *Subscriber) Start(ctx context.Context) error {
+	tok := s.client.Connect()
+	select {
+	case <-tok.Done():
+		if err := tok.Error(); err != nil {
+			return fmt.Errorf("mqtt: connect %s: %w", s.cfg.URL, err)
+		}
+	case <-time.After(s.cfg.ConnectTimeout):
+		s.client.Disconnect(0)
+		return fmt.Errorf("mqtt: connect %s: no connection within %s", s.cfg.URL, s.cfg.ConnectTimeout)
+	case <-ctx.Done():
+		s.client.Disconnect(0)
+		return fmt.Errorf("mqtt: connect: %w", ctx.Err())
+	}
+	go s.batcher()
+	return nil
+}
+
+// batcher commits what has arrived, up to MaxBatch at a time, and
+// acknowledges it after the commit.
+func (s *Subscriber) batcher() {
+	defer close(s.done)
+	batch := make([]paho.Message, 0, s.cfg.MaxBatch)
+	for {
+		select {
+		case m := <-s.msgs:
+			batch = append(batch[:0], m)
+		case <-s.stop:
+			return
+		}
+	fill:
+		for len(batch) < s.cfg.MaxBatch {
+			select {
+			case m := <-s.msgs:
+				batch = append(batch, m)
+			default:
+				break fill
+			}
+		}
+		if !s.commit(batch) {
+			s.redeliver()
+		}
+	}
+}
+
+// commit hands a batch to the sink and acknowledges what is durable. It
+// reports false when something could not be kept: those messages stay
+// unacknowledged.
+func (s *Subscriber) commit(batch []paho.Message) bool {
+	ctx := context.Background()
+	ps := make([]ingest.Position, 0, len(batch))
+	decoded := make([]paho.Message, 0, len(batch))
+	ok := true
+	for _, m := range batch {
+		p, err := Decode(m.Topic(), m.Payload())
+		if err != nil {
+			if _, qerr := s.sink.Quarantine(ctx, Input, "application/json", quarantined(m), err.Error()); qerr != nil {
+				s.log.Warn("message not kept; left unacknowledged", "topic", m.Topic(), "err", qerr)
+				ok = false
+				continue
+			}
+			m.Ack()
+			continue
+		}
+		ps = append(ps, p)
+		decoded = append(decoded, m)
+	}
+	if len(ps) == 0 {
+		return ok
+	}
+	if _, err := s.sink.Positions(ctx, Input, ps); err != nil {
+		s.log.Warn("positions not committed; left unacknowledged for redelivery", "count", len(ps), "err", err)
+		return false
+	}
+	for _, m := range decoded {
+		m.Ack()
+	}
+	return ok
+}
+
+// quarantined is what quarantine keeps of an undecodable message: the
+// topic, then the body.
+func quarantined(m paho.Message) []byte {
+	return append([]byte("topic: "+m.Topic()+"\n\n"), m.Payload()...)
+}
+
+// redeliver gets messages the sink could not take delivered again: MQTT
+// has no negative acknowledgement, but a broker resends every message
+// unacknowledged in a persistent session when the client reconnects. It
+// waits a second first, so a failing store is not hammered.
+func (s *Subscriber) redeliver() {
+	select {
+	case <-time.After(time.Second):
+	case <-s.stop:
+		return
+	}
+	s.log.Info("reconnecting to have unacknowledged messages delivered again")
+	s.client.Disconnect(250)
+	// Messages already handed over belong to the dropped connection; the
+	// broker resends them, so drop them here unacknowledged.
+	for drained := false; !drained; {
+		select {
+		case <-s.msgs:
+		default:
+			drained = true
+		}
+	}
+	if tok := s.client.Connect(); !tok.WaitTimeout(s.cfg.ConnectTimeout) || tok.Error() != nil {
+		s.log.Warn("reconnect pending; paho keeps retrying", "err", tok.Error())
+	}
+}
+
+// Close stops taking messages, lets the batch in flight commit and be
+// acknowledged, and disconnects. Messages not acknowledged by then are
+// delivered again to the next session.
+func (s *Subscriber) Close(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closing = true
+	s.mu.Unlock()
+	close(s.stop)
+	select {
+	case <-s.done:
+	case <-ctx.Done():
+	}
+	s.client.Disconnect(250)
+	return ctx.Err()
+}
