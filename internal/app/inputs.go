@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/crossdockhq/crossdock/internal/ingest/mqtt"
 	"github.com/crossdockhq/crossdock/internal/ingest/osmand"
 	"github.com/crossdockhq/crossdock/internal/ingest/teltonika"
 )
@@ -15,7 +16,7 @@ import (
 // input is one running device input: started by Serve, stopped before the
 // HTTP server and the pipeline, so what it has in flight still commits.
 type input struct {
-	ln    net.Listener
+	ln    net.Listener // nil for inputs that dial out (MQTT)
 	name  string
 	addr  func() string
 	serve func() error                    // blocks until stop
@@ -47,6 +48,28 @@ func (a *App) openInputs() error {
 			stop: srv.Shutdown,
 		})
 	}
+	if m := c.MQTT; m.URL != "" {
+		sub, err := mqtt.New(mqtt.Config{URL: m.URL, ClientID: m.ClientID, Topic: m.Topic, Username: m.Username, Password: m.Password},
+			a.pipeline, a.log)
+		if err != nil {
+			return fmt.Errorf("app: mqtt: %w", err)
+		}
+		stopped := make(chan struct{})
+		a.inputs = append(a.inputs, input{
+			name: mqtt.Input, addr: func() string { return mqtt.Redact(m.URL) },
+			serve: func() error {
+				if err := sub.Start(context.Background()); err != nil {
+					return err
+				}
+				<-stopped
+				return nil
+			},
+			stop: func(ctx context.Context) error {
+				defer close(stopped)
+				return sub.Close(ctx)
+			},
+		})
+	}
 	if c.Teltonika.Addr != "" {
 		srv, err := teltonika.New(teltonika.Config{
 			Addr: c.Teltonika.Addr, IdleTimeout: c.Teltonika.IdleTimeout.D(), MaxConns: c.Teltonika.MaxConnections,
@@ -72,7 +95,9 @@ func (a *App) openInputs() error {
 // failed after binding them).
 func (a *App) closeInputs() {
 	for _, in := range a.inputs {
-		_ = in.ln.Close()
+		if in.ln != nil {
+			_ = in.ln.Close()
+		}
 	}
 }
 

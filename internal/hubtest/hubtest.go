@@ -70,6 +70,7 @@ type Hub struct {
 	// OsmAndAddr and TeltonikaAddr are the device inputs' addresses when
 	// Options.Inputs is set; they stay the same across restarts.
 	OsmAndAddr, TeltonikaAddr string
+	configFile                string
 	cmd                       *exec.Cmd
 	logs                      *bytes.Buffer
 	exited                    chan struct{}
@@ -81,6 +82,7 @@ type Options struct {
 	DatabaseURL string   // postgres://… to run on PostgreSQL
 	Env         []string // extra KEY=VALUE
 	Inputs      bool     // enable the OsmAnd and Teltonika inputs on free ports
+	Config      string   // YAML config file contents; "" for none
 }
 
 // Start starts a hub and waits until /readyz answers 200.
@@ -95,6 +97,12 @@ func Start(t testing.TB, o Options) *Hub {
 		"CROSSDOCK_ADMIN_KEY=" + AdminKey,
 		"CROSSDOCK_DATABASE_URL=" + o.DatabaseURL,
 	}, o.Env...)
+	if o.Config != "" {
+		h.configFile = filepath.Join(t.TempDir(), "crossdock.yaml")
+		if err := os.WriteFile(h.configFile, []byte(o.Config), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if o.Inputs {
 		h.OsmAndAddr, h.TeltonikaAddr = freeAddr(t), freeAddr(t)
 		h.Env = append(h.Env, "CROSSDOCK_OSMAND_ADDR="+h.OsmAndAddr, "CROSSDOCK_TELTONIKA_ADDR="+h.TeltonikaAddr)
@@ -115,7 +123,7 @@ func (h *Hub) start() {
 	addr := freeAddr(h.t)
 	h.Addr, h.URL = addr, "http://"+addr
 	cmd := exec.Command(Binary(h.t), "serve")
-	cmd.Env = append(append(os.Environ(), h.Env...), "CROSSDOCK_HTTP_ADDR="+addr, "CROSSDOCK_CONFIG=")
+	cmd.Env = append(append(os.Environ(), h.Env...), "CROSSDOCK_HTTP_ADDR="+addr, "CROSSDOCK_CONFIG="+h.configFile)
 	h.logs = &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = h.logs, h.logs
 	if err := cmd.Start(); err != nil {

@@ -73,6 +73,7 @@ type Subscriber struct {
 	msgs    chan paho.Message
 	mu      sync.Mutex
 	closing bool
+	started bool          // the batcher runs
 	done    chan struct{} // closed when the batcher has stopped
 	stop    chan struct{}
 }
@@ -136,24 +137,44 @@ func (s *Subscriber) handle(_ paho.Client, m paho.Message) {
 	}
 }
 
-// Start connects (waiting up to ConnectTimeout for the first connection)
-// and starts committing messages.
+// Start connects and starts committing messages. It waits up to
+// ConnectTimeout for the first connection; a broker not reachable by then
+// is logged and retried in the background (with backoff), so the hub runs
+// — and takes positions through its other inputs — while the broker is
+// down. It fails only when the broker refuses the connection (bad
+// credentials, a client id it rejects) or ctx ends.
 func (s *Subscriber) Start(ctx context.Context) error {
 	tok := s.client.Connect()
 	select {
 	case <-tok.Done():
 		if err := tok.Error(); err != nil {
-			return fmt.Errorf("mqtt: connect %s: %w", s.cfg.URL, err)
+			return fmt.Errorf("mqtt: connect %s: %w", Redact(s.cfg.URL), err)
 		}
 	case <-time.After(s.cfg.ConnectTimeout):
-		s.client.Disconnect(0)
-		return fmt.Errorf("mqtt: connect %s: no connection within %s", s.cfg.URL, s.cfg.ConnectTimeout)
+		s.log.Warn("broker not reachable yet; retrying in the background", "url", Redact(s.cfg.URL))
 	case <-ctx.Done():
 		s.client.Disconnect(0)
 		return fmt.Errorf("mqtt: connect: %w", ctx.Err())
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		s.client.Disconnect(0)
+		return nil
+	}
+	s.started = true
 	go s.batcher()
 	return nil
+}
+
+// Redact drops the user info of a broker URL, for logs and errors.
+func Redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	u.User = nil
+	return u.String()
 }
 
 // batcher commits what has arrived, up to MaxBatch at a time, and
@@ -260,11 +281,14 @@ func (s *Subscriber) Close(ctx context.Context) error {
 		return nil
 	}
 	s.closing = true
+	started := s.started
 	s.mu.Unlock()
 	close(s.stop)
-	select {
-	case <-s.done:
-	case <-ctx.Done():
+	if started {
+		select {
+		case <-s.done:
+		case <-ctx.Done():
+		}
 	}
 	s.client.Disconnect(250)
 	return ctx.Err()

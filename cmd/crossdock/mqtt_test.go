@@ -1,0 +1,98 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/crossdockhq/crossdock/internal/hubtest"
+)
+
+// TestIntegrationMQTTKill9 runs the real binary subscribed to the real
+// broker: positions published at QoS 1 are stored; a bad payload is
+// quarantined; and when the hub is killed with SIGKILL while messages
+// keep coming, every message the broker accepted is stored after the
+// restart — the hub acknowledged only what it had committed, and the
+// broker kept the rest for its persistent session.
+func TestIntegrationMQTTKill9(t *testing.T) {
+	url := os.Getenv("CROSSDOCK_TEST_MQTT_URL")
+	if url == "" {
+		t.Skip("CROSSDOCK_TEST_MQTT_URL not set: no MQTT broker (e.g. tcp://127.0.0.1:1883)")
+	}
+	t.Parallel()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	run := hex.EncodeToString(b)
+	topic := "cde2e/" + run
+	h := hubtest.Start(t, hubtest.Options{
+		Env:    []string{"CROSSDOCK_MQTT_URL=" + url},
+		Config: fmt.Sprintf("inputs:\n  mqtt:\n    client_id: hub-%s\n    topic: %s/+\n", run, topic),
+	})
+	t.Cleanup(func() {
+		c := paho.NewClient(paho.NewClientOptions().AddBroker(url).SetClientID("hub-" + run).SetCleanSession(true))
+		if tok := c.Connect(); tok.WaitTimeout(5*time.Second) && tok.Error() == nil {
+			c.Disconnect(100)
+		}
+	})
+	mustDo(t, h, http.MethodPut, "/api/v1/vehicles/TRK-M1", `{"device_ids":["gw-1"]}`, http.StatusOK)
+	pub := paho.NewClient(paho.NewClientOptions().AddBroker(url).SetClientID("pub-" + run))
+	if tok := pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("publisher: %v", tok.Error())
+	}
+	defer pub.Disconnect(100)
+	start := time.Now().UTC().Add(-3 * time.Hour).Truncate(time.Second)
+	send := func(i int) {
+		body := fmt.Sprintf(`{"lat":50.%04d,"lon":8.6,"time":%q,"speed_kph":30}`, i, start.Add(time.Duration(i)*time.Second).Format(time.RFC3339))
+		if tok := pub.Publish(topic+"/gw-1", 1, false, body); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			t.Fatalf("publish %d: %v", i, tok.Error())
+		}
+	}
+	if tok := pub.Publish(topic+"/gw-1", 1, false, "garbage"); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	const total = 600
+	for i := range total {
+		if i == 300 {
+			h.Kill()
+		}
+		send(i)
+	}
+	h.Restart()
+	stored := func() int {
+		n := 0
+		for from := ""; ; {
+			var page struct {
+				Items    []struct{ Time time.Time } `json:"items"`
+				NextFrom *string                    `json:"next_from"`
+			}
+			h.GetJSON("/api/v1/vehicles/TRK-M1/positions?limit=1000"+from, &page)
+			n += len(page.Items)
+			if page.NextFrom == nil {
+				return n
+			}
+			from = "&from=" + *page.NextFrom
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for n := stored(); n < total; n = stored() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d positions stored after the restart", n, total)
+		}
+		<-tick.C
+	}
+	var q struct {
+		Items []struct{ Reason string } `json:"items"`
+	}
+	h.GetJSON("/api/v1/quarantine?source=mqtt", &q)
+	if len(q.Items) != 1 {
+		t.Fatalf("quarantine %+v, want the garbage payload once", q)
+	}
+}
