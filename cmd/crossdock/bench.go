@@ -33,7 +33,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.Source, "source", bench.DefaultSource, "event source prefix (a partner key needs partner/<id>)")
 	fs.DurationVar(&o.Timeout, "timeout", bench.DefaultTimeout, "limit per request; a timeout counts as an error")
 	tcpAddr := fs.String("teltonika", "", "instead of events, simulate Teltonika trackers against this input address (host:port)")
-	devices := fs.Int("devices", 1000, "with -teltonika: trackers, one connection each")
+	broker := fs.String("mqtt", "", "instead of events, publish -events positions to this MQTT broker (tcp://host:port) for the hub to take")
+	prefix := fs.String("topic-prefix", "crossdock/telemetry", "with -mqtt: the hub's topic filter without its final /+")
+	devices := fs.Int("devices", 1000, "with -teltonika: trackers, one connection each; with -mqtt: devices publishing")
 	interval := fs.Duration("interval", 10*time.Second, "with -teltonika: time between a tracker's packets")
 	records := fs.Int("records", 1, "with -teltonika: positions per packet")
 	markdown := fs.Bool("markdown", false, "also print a docs/benchmarks.md table row")
@@ -63,6 +65,15 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		}
 		if err == nil && rep.LostAcks > 0 {
 			err = bench.ErrLostAcks
+		}
+		return err
+	}
+	if *broker != "" {
+		rep, err := bench.RunMQTT(ctx, bench.MQTTOptions{
+			URL: strings.TrimRight(o.URL, "/"), Key: o.Key, Broker: *broker, Prefix: *prefix, Devices: *devices, Positions: o.Events,
+		})
+		if werr := rep.WriteText(stdout); werr != nil {
+			return werr
 		}
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/crossdockhq/crossdock/internal/bench"
 	"github.com/crossdockhq/crossdock/internal/hubtest"
 )
 
@@ -94,5 +96,31 @@ func TestIntegrationMQTTKill9(t *testing.T) {
 	h.GetJSON("/api/v1/quarantine?source=mqtt", &q)
 	if len(q.Items) != 1 {
 		t.Fatalf("quarantine %+v, want the garbage payload once", q)
+	}
+}
+
+// TestIntegrationBenchMQTT runs crossdock bench's MQTT publisher against
+// the real binary and broker: everything published is committed.
+func TestIntegrationBenchMQTT(t *testing.T) {
+	url := os.Getenv("CROSSDOCK_TEST_MQTT_URL")
+	if url == "" {
+		t.Skip("CROSSDOCK_TEST_MQTT_URL not set: no MQTT broker (e.g. tcp://127.0.0.1:1883)")
+	}
+	t.Parallel()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	run := hex.EncodeToString(b)
+	h := hubtest.Start(t, hubtest.Options{
+		Env:    []string{"CROSSDOCK_MQTT_URL=" + url},
+		Config: fmt.Sprintf("inputs:\n  mqtt:\n    client_id: hub-%s\n    topic: bench/%s/+\n", run, run),
+	})
+	rep, err := bench.RunMQTT(context.Background(), bench.MQTTOptions{
+		URL: h.URL, Key: hubtest.AdminKey, Broker: url, Prefix: "bench/" + run, Devices: 20, Positions: 500, RunID: run,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Published != 500 || rep.Committed != 500 {
+		t.Fatalf("report %+v", rep)
 	}
 }
