@@ -16,6 +16,7 @@ import (
 	"github.com/crossdockhq/crossdock/internal/hubtest"
 	"github.com/crossdockhq/crossdock/internal/ingest"
 	"github.com/crossdockhq/crossdock/internal/ingest/teltonika"
+	"github.com/crossdockhq/crossdock/internal/store/postgres/pgtest"
 )
 
 // tracker is a Teltonika device talking to the hub over TCP.
@@ -81,7 +82,18 @@ func mustDo(t *testing.T, h *hubtest.Hub, method, path, body string, want int) [
 // are quarantined with its IMEI.
 func TestTeltonikaDrivesAShipment(t *testing.T) {
 	t.Parallel()
-	h := hubtest.Start(t, hubtest.Options{Inputs: true})
+	teltonikaDrives(t, hubtest.Options{Inputs: true})
+}
+
+// TestIntegrationTeltonikaDrivesAShipmentPostgres is the same on PostgreSQL.
+func TestIntegrationTeltonikaDrivesAShipmentPostgres(t *testing.T) {
+	u := pgtest.FreshSchema(t, "PostgreSQL telemetry test")
+	t.Parallel()
+	teltonikaDrives(t, hubtest.Options{Inputs: true, DatabaseURL: u})
+}
+
+func teltonikaDrives(t *testing.T, o hubtest.Options) {
+	h := hubtest.Start(t, o)
 	start := time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Second)
 	order := fmt.Sprintf(`{"specversion":"1.0","id":"o1","source":"tms","type":"order.released","subject":"SHP-T1","time":%q,
 		"data":{"order_id":"SO-1","customer_id":"C1","stops":[
@@ -158,7 +170,19 @@ func TestTeltonikaDrivesAShipment(t *testing.T) {
 // that every position whose packet was acknowledged is stored.
 func TestTeltonikaKill9LosesNothingAcknowledged(t *testing.T) {
 	t.Parallel()
-	h := hubtest.Start(t, hubtest.Options{Inputs: true})
+	teltonikaKill9(t, hubtest.Options{Inputs: true})
+}
+
+// TestIntegrationTeltonikaKill9Postgres is the same on PostgreSQL, where
+// positions, devices and vehicles take the multi-node code paths.
+func TestIntegrationTeltonikaKill9Postgres(t *testing.T) {
+	u := pgtest.FreshSchema(t, "PostgreSQL Teltonika kill -9 test")
+	t.Parallel()
+	teltonikaKill9(t, hubtest.Options{Inputs: true, DatabaseURL: u})
+}
+
+func teltonikaKill9(t *testing.T, o hubtest.Options) {
+	h := hubtest.Start(t, o)
 	mustDo(t, h, http.MethodPut, "/api/v1/vehicles/TRK-K9", `{"device_ids":["356307042441099"]}`, http.StatusOK)
 	tr := dialTracker(t, h.TeltonikaAddr, "356307042441099")
 	start := time.Now().UTC().Add(-5 * time.Hour).Truncate(time.Second)
