@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"testing"
@@ -49,6 +50,62 @@ func TestIntegrationMQTTKill9(t *testing.T) {
 	}
 	defer pub.Disconnect(100)
 	start := time.Now().UTC().Add(-3 * time.Hour).Truncate(time.Second)
+
+	// A reefer van through its pickup: arrival, dwell, departure, distance,
+	// and a temperature excursion, all from MQTT messages.
+	trip := start.Add(-time.Hour)
+	mustDo(t, h, http.MethodPost, "/api/v1/events", fmt.Sprintf(`[
+		{"specversion":"1.0","id":"o1","source":"tms","type":"order.released","subject":"SHP-M2","time":%q,
+		 "data":{"order_id":"SO-2","customer_id":"C1","temperature":{"min_c":2,"max_c":8},"stops":[
+		 {"id":"S1","type":"pickup","location":{"lat":50.11,"lon":8.68,"radius_m":200}},
+		 {"id":"S2","type":"delivery","location":{"lat":50.13,"lon":9.10,"radius_m":250}}]}},
+		{"specversion":"1.0","id":"a1","source":"tms","type":"route.assigned","subject":"SHP-M2","time":%q,
+		 "data":{"vehicle_id":"VAN-M2","driver_id":"D2"}}]`, trip.Format(time.RFC3339), trip.Format(time.RFC3339)), http.StatusAccepted)
+	mustDo(t, h, http.MethodPut, "/api/v1/vehicles/VAN-M2", `{"device_ids":["gw-2"]}`, http.StatusOK)
+	for _, p := range []struct {
+		min       int
+		dEast, tc float64
+	}{{1, 3000, 5}, {10, 40, 5}, {20, 60, 9}, {32, 50, 9.5}, {40, 1500, 6}} {
+		lat, lon := east(50.11, 8.68, p.dEast)
+		body := fmt.Sprintf(`{"lat":%f,"lon":%f,"time":%q,"speed_kph":25,"temperature_c":%v}`, lat, lon, trip.Add(time.Duration(p.min)*time.Minute).Format(time.RFC3339), p.tc)
+		if tok := pub.Publish(topic+"/gw-2", 1, false, body); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			t.Fatal(tok.Error())
+		}
+	}
+	var s struct {
+		DistanceKm float64 `json:"distance_km"`
+		Stops      []struct {
+			Status       string   `json:"status"`
+			DwellMinutes *float64 `json:"dwell_minutes"`
+		} `json:"stops"`
+	}
+	waitTick := time.NewTicker(20 * time.Millisecond)
+	defer waitTick.Stop()
+	for deadline := time.Now().Add(20 * time.Second); ; <-waitTick.C {
+		h.GetJSON("/api/v1/shipments/SHP-M2", &s)
+		if len(s.Stops) > 0 && s.Stops[0].Status == "departed" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stop S1 not departed from MQTT positions: %+v", s)
+		}
+	}
+	if s.Stops[0].DwellMinutes == nil || *s.Stops[0].DwellMinutes != 30 || math.Abs(s.DistanceKm-4.47) > 0.05 {
+		t.Fatalf("shipment %+v", s)
+	}
+	var tl struct {
+		Items []struct{ Source, Type string } `json:"items"`
+	}
+	h.GetJSON("/api/v1/shipments/SHP-M2/timeline", &tl)
+	var derived []string
+	for _, it := range tl.Items {
+		if it.Source == "crossdock/telemetry" {
+			derived = append(derived, it.Type)
+		}
+	}
+	if fmt.Sprint(derived) != "[shipment.milestone shipment.exception shipment.milestone]" {
+		t.Fatalf("derived events %v, want arrival, the temperature excursion and departure", derived)
+	}
 	send := func(i int) {
 		body := fmt.Sprintf(`{"lat":50.%04d,"lon":8.6,"time":%q,"speed_kph":30}`, i, start.Add(time.Duration(i)*time.Second).Format(time.RFC3339))
 		if tok := pub.Publish(topic+"/gw-1", 1, false, body); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {

@@ -189,6 +189,13 @@ func TestIntegrationPositionsArrive(t *testing.T) {
 	rec.mu.Lock()
 	calls := rec.calls
 	p := rec.positions[0]
+	last := map[string]time.Time{}
+	for _, q := range rec.positions {
+		if !q.Time.After(last[q.DeviceID]) {
+			t.Errorf("device %s: %v after %v — out of the order it was published in", q.DeviceID, q.Time, last[q.DeviceID])
+		}
+		last[q.DeviceID] = q.Time
+	}
 	rec.mu.Unlock()
 	if !strings.HasPrefix(p.DeviceID, "dev-") || p.SpeedKph == nil || *p.SpeedKph != 40 {
 		t.Errorf("position %+v", p)

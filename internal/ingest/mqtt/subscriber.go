@@ -95,7 +95,12 @@ func New(cfg Config, sink ingest.Sink, log *slog.Logger) (*Subscriber, error) {
 		msgs: make(chan paho.Message, 4*cfg.MaxBatch), done: make(chan struct{}), stop: make(chan struct{}),
 	}
 	opts := paho.NewClientOptions().AddBroker(cfg.URL).SetClientID(cfg.ClientID).
-		SetCleanSession(false).SetAutoAckDisabled(true).SetOrderMatters(false).
+		SetCleanSession(false).SetAutoAckDisabled(true).
+		// In order: a device's positions must reach the pipeline in the order
+		// it sent them, or the track counts the later ones as late. The
+		// handler only queues, and acknowledgements leave through another
+		// goroutine of the client, so a full queue is just backpressure.
+		SetOrderMatters(true).
 		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(time.Second).
 		SetMaxReconnectInterval(cfg.MaxReconnectInterval).SetResumeSubs(true).
 		SetKeepAlive(30 * time.Second).SetConnectTimeout(cfg.ConnectTimeout).
@@ -122,8 +127,9 @@ func (s *Subscriber) onConnect(c paho.Client) {
 	}()
 }
 
-// handle runs in its own goroutine per message (order does not matter);
-// it hands the message to the batcher without acknowledging it.
+// handle runs on the client's router goroutine, one message at a time in
+// arrival order; it hands the message to the batcher without acknowledging
+// it.
 func (s *Subscriber) handle(_ paho.Client, m paho.Message) {
 	s.mu.Lock()
 	closing := s.closing
