@@ -17,6 +17,19 @@ import (
 	"github.com/crossdockhq/crossdock/internal/hubtest"
 )
 
+// mqttBroker returns the test broker's URL and a run id for unique client
+// ids and topics, or skips the test when no broker is configured.
+func mqttBroker(t *testing.T) (url, run string) {
+	url = os.Getenv("CROSSDOCK_TEST_MQTT_URL")
+	if url == "" {
+		t.Skip("CROSSDOCK_TEST_MQTT_URL not set: no MQTT broker (e.g. tcp://127.0.0.1:1883)")
+	}
+	t.Parallel()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return url, hex.EncodeToString(b)
+}
+
 // TestIntegrationMQTTKill9 runs the real binary subscribed to the real
 // broker: positions published at QoS 1 are stored; a bad payload is
 // quarantined; and when the hub is killed with SIGKILL while messages
@@ -24,14 +37,7 @@ import (
 // restart — the hub acknowledged only what it had committed, and the
 // broker kept the rest for its persistent session.
 func TestIntegrationMQTTKill9(t *testing.T) {
-	url := os.Getenv("CROSSDOCK_TEST_MQTT_URL")
-	if url == "" {
-		t.Skip("CROSSDOCK_TEST_MQTT_URL not set: no MQTT broker (e.g. tcp://127.0.0.1:1883)")
-	}
-	t.Parallel()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	run := hex.EncodeToString(b)
+	url, run := mqttBroker(t)
 	topic := "cde2e/" + run
 	h := hubtest.Start(t, hubtest.Options{
 		Env:    []string{"CROSSDOCK_MQTT_URL=" + url},
@@ -54,13 +60,7 @@ func TestIntegrationMQTTKill9(t *testing.T) {
 	// A reefer van through its pickup: arrival, dwell, departure, distance,
 	// and a temperature excursion, all from MQTT messages.
 	trip := start.Add(-time.Hour)
-	mustDo(t, h, http.MethodPost, "/api/v1/events", fmt.Sprintf(`[
-		{"specversion":"1.0","id":"o1","source":"tms","type":"order.released","subject":"SHP-M2","time":%q,
-		 "data":{"order_id":"SO-2","customer_id":"C1","temperature":{"min_c":2,"max_c":8},"stops":[
-		 {"id":"S1","type":"pickup","location":{"lat":50.11,"lon":8.68,"radius_m":200}},
-		 {"id":"S2","type":"delivery","location":{"lat":50.13,"lon":9.10,"radius_m":250}}]}},
-		{"specversion":"1.0","id":"a1","source":"tms","type":"route.assigned","subject":"SHP-M2","time":%q,
-		 "data":{"vehicle_id":"VAN-M2","driver_id":"D2"}}]`, trip.Format(time.RFC3339), trip.Format(time.RFC3339)), http.StatusAccepted)
+	mustDo(t, h, http.MethodPost, "/api/v1/events", tripOrder("SHP-M2", "VAN-M2", trip, `"temperature":{"min_c":2,"max_c":8},`), http.StatusAccepted)
 	mustDo(t, h, http.MethodPut, "/api/v1/vehicles/VAN-M2", `{"device_ids":["gw-2"]}`, http.StatusOK)
 	for _, p := range []struct {
 		min       int
@@ -93,17 +93,7 @@ func TestIntegrationMQTTKill9(t *testing.T) {
 	if s.Stops[0].DwellMinutes == nil || *s.Stops[0].DwellMinutes != 30 || math.Abs(s.DistanceKm-4.47) > 0.05 {
 		t.Fatalf("shipment %+v", s)
 	}
-	var tl struct {
-		Items []struct{ Source, Type string } `json:"items"`
-	}
-	h.GetJSON("/api/v1/shipments/SHP-M2/timeline", &tl)
-	var derived []string
-	for _, it := range tl.Items {
-		if it.Source == "crossdock/telemetry" {
-			derived = append(derived, it.Type)
-		}
-	}
-	if fmt.Sprint(derived) != "[shipment.milestone shipment.exception shipment.milestone]" {
+	if derived := telemetryEvents(t, h, "SHP-M2"); fmt.Sprint(derived) != "[shipment.milestone shipment.exception shipment.milestone]" {
 		t.Fatalf("derived events %v, want arrival, the temperature excursion and departure", derived)
 	}
 	send := func(i int) {
@@ -123,21 +113,7 @@ func TestIntegrationMQTTKill9(t *testing.T) {
 		send(i)
 	}
 	h.Restart()
-	stored := func() int {
-		n := 0
-		for from := ""; ; {
-			var page struct {
-				Items    []struct{ Time time.Time } `json:"items"`
-				NextFrom *string                    `json:"next_from"`
-			}
-			h.GetJSON("/api/v1/vehicles/TRK-M1/positions?limit=1000"+from, &page)
-			n += len(page.Items)
-			if page.NextFrom == nil {
-				return n
-			}
-			from = "&from=" + *page.NextFrom
-		}
-	}
+	stored := func() int { return storedPositions(t, h, "TRK-M1", nil) }
 	deadline := time.Now().Add(30 * time.Second)
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
@@ -159,14 +135,7 @@ func TestIntegrationMQTTKill9(t *testing.T) {
 // TestIntegrationBenchMQTT runs crossdock bench's MQTT publisher against
 // the real binary and broker: everything published is committed.
 func TestIntegrationBenchMQTT(t *testing.T) {
-	url := os.Getenv("CROSSDOCK_TEST_MQTT_URL")
-	if url == "" {
-		t.Skip("CROSSDOCK_TEST_MQTT_URL not set: no MQTT broker (e.g. tcp://127.0.0.1:1883)")
-	}
-	t.Parallel()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	run := hex.EncodeToString(b)
+	url, run := mqttBroker(t)
 	h := hubtest.Start(t, hubtest.Options{
 		Env:    []string{"CROSSDOCK_MQTT_URL=" + url},
 		Config: fmt.Sprintf("inputs:\n  mqtt:\n    client_id: hub-%s\n    topic: bench/%s/+\n", run, run),

@@ -67,6 +67,59 @@ func east(lat, lon, dEast float64) (float64, float64) {
 	return lat, lon + dEast/(111195*math.Cos(lat*math.Pi/180))
 }
 
+// telemetryEvents lists the types of the events crossdock/telemetry
+// derived on a shipment's timeline, in timeline order.
+func telemetryEvents(t *testing.T, h *hubtest.Hub, shipmentID string) []string {
+	t.Helper()
+	var tl struct {
+		Items []struct{ Source, Type string } `json:"items"`
+	}
+	h.GetJSON("/api/v1/shipments/"+shipmentID+"/timeline", &tl)
+	var derived []string
+	for _, it := range tl.Items {
+		if it.Source == "crossdock/telemetry" {
+			derived = append(derived, it.Type)
+		}
+	}
+	return derived
+}
+
+// storedPositions counts a vehicle's stored positions, paging through them;
+// check, when set, sees each one in time order.
+func storedPositions(t *testing.T, h *hubtest.Hub, vehicleID string, check func(i int, at time.Time)) int {
+	t.Helper()
+	n := 0
+	for from := ""; ; {
+		var page struct {
+			Items    []struct{ Time time.Time } `json:"items"`
+			NextFrom *string                    `json:"next_from"`
+		}
+		h.GetJSON("/api/v1/vehicles/"+vehicleID+"/positions?limit=1000"+from, &page)
+		for _, p := range page.Items {
+			if check != nil {
+				check(n, p.Time)
+			}
+			n++
+		}
+		if page.NextFrom == nil {
+			return n
+		}
+		from = "&from=" + *page.NextFrom
+	}
+}
+
+// tripOrder is an order.released (stops S1 at 50.11,8.68 and S2 ~30 km
+// east) and a route.assigned of the shipment to vehicle, as one batch;
+// extra is spliced into the order's data (e.g. a temperature range).
+func tripOrder(shipmentID, vehicleID string, at time.Time, extra string) string {
+	return fmt.Sprintf(`[{"specversion":"1.0","id":"o-%[1]s","source":"tms","type":"order.released","subject":%[1]q,"time":%[3]q,
+		"data":{"order_id":"SO-%[1]s","customer_id":"C1",%[4]s"stops":[
+		{"id":"S1","type":"pickup","location":{"lat":50.11,"lon":8.68,"radius_m":200}},
+		{"id":"S2","type":"delivery","location":{"lat":50.13,"lon":9.10,"radius_m":250}}]}},
+		{"specversion":"1.0","id":"a-%[1]s","source":"tms","type":"route.assigned","subject":%[1]q,"time":%[3]q,
+		"data":{"vehicle_id":%[2]q,"driver_id":"D1"}}]`, shipmentID, vehicleID, at.Format(time.RFC3339), extra)
+}
+
 func mustDo(t *testing.T, h *hubtest.Hub, method, path, body string, want int) []byte {
 	t.Helper()
 	status, b, err := h.Do(context.Background(), method, path, "application/json", []byte(body))
@@ -95,13 +148,7 @@ func TestIntegrationTeltonikaDrivesAShipmentPostgres(t *testing.T) {
 func teltonikaDrives(t *testing.T, o hubtest.Options) {
 	h := hubtest.Start(t, o)
 	start := time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Second)
-	order := fmt.Sprintf(`{"specversion":"1.0","id":"o1","source":"tms","type":"order.released","subject":"SHP-T1","time":%q,
-		"data":{"order_id":"SO-1","customer_id":"C1","stops":[
-		{"id":"S1","type":"pickup","location":{"lat":50.11,"lon":8.68,"radius_m":200}},
-		{"id":"S2","type":"delivery","location":{"lat":50.13,"lon":9.10,"radius_m":250}}]}}`, start.Format(time.RFC3339))
-	assign := fmt.Sprintf(`{"specversion":"1.0","id":"a1","source":"tms","type":"route.assigned","subject":"SHP-T1","time":%q,
-		"data":{"vehicle_id":"TRK-T1","driver_id":"D1"}}`, start.Format(time.RFC3339))
-	mustDo(t, h, http.MethodPost, "/api/v1/events", "["+order+","+assign+"]", http.StatusAccepted)
+	mustDo(t, h, http.MethodPost, "/api/v1/events", tripOrder("SHP-T1", "TRK-T1", start, ""), http.StatusAccepted)
 	mustDo(t, h, http.MethodPut, "/api/v1/vehicles/TRK-T1", `{"device_ids":["356307042441013"]}`, http.StatusOK)
 
 	tr := dialTracker(t, h.TeltonikaAddr, "356307042441013")
@@ -134,17 +181,7 @@ func teltonikaDrives(t *testing.T, o hubtest.Options) {
 	if math.Abs(s.DistanceKm-(1.5+1.44+0.02+0.04+1.12+2.8)) > 0.05 {
 		t.Errorf("distance_km %v", s.DistanceKm)
 	}
-	var tl struct {
-		Items []struct{ Source, Type string } `json:"items"`
-	}
-	h.GetJSON("/api/v1/shipments/SHP-T1/timeline", &tl)
-	var derived []string
-	for _, it := range tl.Items {
-		if it.Source == "crossdock/telemetry" {
-			derived = append(derived, it.Type)
-		}
-	}
-	if len(derived) != 2 {
+	if derived := telemetryEvents(t, h, "SHP-T1"); len(derived) != 2 {
 		t.Errorf("telemetry events on the timeline: %v", derived)
 	}
 
@@ -214,24 +251,11 @@ func teltonikaKill9(t *testing.T, o hubtest.Options) {
 		t.Fatalf("only %d positions acknowledged before the kill", acked)
 	}
 	h.Restart()
-	stored := 0
-	for from := ""; ; {
-		var page struct {
-			Items    []struct{ Time time.Time } `json:"items"`
-			NextFrom *string                    `json:"next_from"`
+	stored := storedPositions(t, h, "TRK-K9", func(i int, at time.Time) {
+		if at.Sub(start) != time.Duration(i)*time.Second {
+			t.Fatalf("position %d at %v: a gap, want %v", i, at, start.Add(time.Duration(i)*time.Second))
 		}
-		h.GetJSON("/api/v1/vehicles/TRK-K9/positions?limit=1000"+from, &page)
-		for _, p := range page.Items {
-			if p.Time.Sub(start) != time.Duration(stored)*time.Second {
-				t.Fatalf("position %d at %v: a gap, want %v", stored, p.Time, start.Add(time.Duration(stored)*time.Second))
-			}
-			stored++
-		}
-		if page.NextFrom == nil {
-			break
-		}
-		from = "&from=" + *page.NextFrom
-	}
+	})
 	// Everything acknowledged is there; at most the one unanswered packet more.
 	if stored < acked || stored > acked+5 {
 		t.Fatalf("%d positions stored, %d acknowledged", stored, acked)
@@ -264,13 +288,7 @@ func TestOsmAndDrivesAShipment(t *testing.T) {
 	t.Parallel()
 	h := hubtest.Start(t, hubtest.Options{Inputs: true})
 	start := time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Second)
-	order := fmt.Sprintf(`[{"specversion":"1.0","id":"o1","source":"tms","type":"order.released","subject":"SHP-O1","time":%q,
-		"data":{"order_id":"SO-1","customer_id":"C1","stops":[
-		{"id":"S1","type":"pickup","location":{"lat":50.11,"lon":8.68,"radius_m":200}},
-		{"id":"S2","type":"delivery","location":{"lat":50.13,"lon":9.10,"radius_m":250}}]}},
-		{"specversion":"1.0","id":"a1","source":"tms","type":"route.assigned","subject":"SHP-O1","time":%q,
-		"data":{"vehicle_id":"VAN-1","driver_id":"D1"}}]`, start.Format(time.RFC3339), start.Format(time.RFC3339))
-	mustDo(t, h, http.MethodPost, "/api/v1/events", order, http.StatusAccepted)
+	mustDo(t, h, http.MethodPost, "/api/v1/events", tripOrder("SHP-O1", "VAN-1", start, ""), http.StatusAccepted)
 	mustDo(t, h, http.MethodPut, "/api/v1/vehicles/VAN-1", `{"device_ids":["phone-7"]}`, http.StatusOK)
 	report := func(id string, min int, dEast float64) (int, string) {
 		lat, lon := east(50.11, 8.68, dEast)
