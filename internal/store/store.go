@@ -116,6 +116,7 @@ type PositionFilter struct {
 type ShipmentFilter struct {
 	Status       string
 	CustomerID   string
+	PartnerID    string    // "": every shipment; else only those shared with the partner
 	UpdatedSince time.Time // zero: no bound; inclusive
 	After        *ShipmentCursor
 	Limit        int // 1..1000
@@ -159,6 +160,11 @@ type Store interface {
 	// It is a write outside the pipeline's transactions; callers run it in
 	// small chunks so the writer is never held up for long.
 	PrunePositions(ctx context.Context, before time.Time, limit int) (int64, error)
+	// Directory: partners, their keys, shipments shared with them and
+	// master data. These are writes outside the pipeline's transactions
+	// (rare, small, administrative); on SQLite they wait for the writer.
+	Directory
+
 	// Counts reports row counts for metrics and readiness.
 	Counts(ctx context.Context) (Counts, error)
 
@@ -212,6 +218,9 @@ type Tx interface {
 	// checked that none belongs to another vehicle; if one does meanwhile,
 	// SetDevices returns ErrConflict.
 	SetDevices(ctx context.Context, vehicleID string, deviceIDs []string) error
+	// ShareShipments records that partners may read shipments (already
+	// shared pairs are left as they are).
+	ShareShipments(ctx context.Context, shares []ShipmentShare) error
 	// PutQuarantine inserts or replaces quarantine records by ID.
 	PutQuarantine(ctx context.Context, recs []QuarantineRecord) error
 

@@ -53,6 +53,9 @@ func (s *Store) Shipments(ctx context.Context, f store.ShipmentFilter) ([]store.
 	if f.CustomerID != "" {
 		where = append(where, "customer_id = "+a.add(f.CustomerID))
 	}
+	if f.PartnerID != "" {
+		where = append(where, "id IN (SELECT shipment_id FROM shipment_partners WHERE partner_id = "+a.add(f.PartnerID)+")")
+	}
 	if !f.UpdatedSince.IsZero() {
 		where = append(where, "updated_at_ns >= "+a.add(f.UpdatedSince.UnixNano()))
 	}

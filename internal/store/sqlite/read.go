@@ -48,6 +48,9 @@ func (s *Store) Shipments(ctx context.Context, f store.ShipmentFilter) ([]store.
 	if f.CustomerID != "" {
 		add("customer_id = ?", f.CustomerID)
 	}
+	if f.PartnerID != "" {
+		add("id IN (SELECT shipment_id FROM shipment_partners WHERE partner_id = ?)", f.PartnerID)
+	}
 	if !f.UpdatedSince.IsZero() {
 		add("updated_at_ns >= ?", f.UpdatedSince.UnixNano())
 	}

@@ -51,6 +51,10 @@ func Run(t *testing.T, open Opener) {
 		{"PositionConflict", testPositionConflict},
 		{"PrunePositions", testPrunePositions},
 		{"Devices", testDevices},
+		{"Partners", testPartners},
+		{"Keys", testKeys},
+		{"Shares", testShares},
+		{"MasterData", testMasterData},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
