@@ -19,6 +19,10 @@ type Config struct {
 	Auth      Auth      `yaml:"auth"`
 	Telemetry Telemetry `yaml:"telemetry"`
 	Inputs    Inputs    `yaml:"inputs"`
+	// Partners are declared partners with their mappings (see Partner).
+	Partners []Partner `yaml:"partners,omitempty"`
+	// Ownership names the system of record per entity.
+	Ownership Ownership `yaml:"ownership,omitempty"`
 	Log       Log       `yaml:"log"`
 }
 
@@ -183,8 +187,12 @@ type Key struct {
 	// SHA256 is the SHA-256 of the key as 64 lowercase hex characters
 	// (echo -n KEY | sha256sum). Required, unique.
 	SHA256 string `yaml:"sha256"`
-	// Scopes are what the key may do, each one of Scopes. Required.
+	// Scopes are what the key may do, each one of Scopes. Required, unless
+	// Partner is set: a partner's key holds the partner's scopes.
 	Scopes []string `yaml:"scopes"`
+	// Partner, when set, makes this a key of that declared partner: it
+	// sends as partner/{id} and reads only the partner's shipments.
+	Partner string `yaml:"partner,omitempty"`
 }
 
 // Log configures logging.

@@ -63,6 +63,8 @@ func Load(path string, getenv func(string) string) (Config, error) {
 			}
 		}
 	}
+	cfg.withPartnerDefaults()
+	cfg.resolveSecrets(getenv)
 	if err := cfg.Validate(); err != nil {
 		var e *Error
 		if !errors.As(err, &e) {

@@ -18,6 +18,22 @@ func (c Config) Redacted() Config {
 		c.Inputs.MQTT.Password = "***"
 	}
 	c.Inputs.MQTT.URL = redactURL(c.Inputs.MQTT.URL)
+	if c.Partners != nil {
+		ps := make([]Partner, len(c.Partners))
+		for i, p := range c.Partners {
+			if p.Signing != nil {
+				s := *p.Signing
+				if s.Secret != "" {
+					s.Secret = "***"
+				}
+				s.fromEnv = ""
+				p.Signing = &s
+			}
+			p.Scopes = append([]string(nil), p.Scopes...)
+			ps[i] = p
+		}
+		c.Partners = ps
+	}
 	if c.Auth.Keys != nil {
 		keys := make([]Key, len(c.Auth.Keys))
 		for i, k := range c.Auth.Keys {

@@ -142,7 +142,14 @@ func (c Config) Validate() error {
 		default:
 			hashes[k.SHA256] = i
 		}
-		if len(k.Scopes) == 0 {
+		if k.Partner != "" {
+			if !slices.ContainsFunc(c.Partners, func(pt Partner) bool { return pt.ID == k.Partner }) {
+				bad(p+".partner", "no partner %q is declared under partners", k.Partner)
+			}
+			if len(k.Scopes) > 0 {
+				bad(p+".scopes", "must be left out for a partner's key: it holds the partner's scopes")
+			}
+		} else if len(k.Scopes) == 0 {
 			bad(p+".scopes", "is required: one or more of %s", strings.Join(Scopes, ", "))
 		}
 		for j, s := range k.Scopes {
@@ -198,6 +205,8 @@ func (c Config) Validate() error {
 			bad("inputs.mqtt.topic", "must be a topic filter ending in /+ (the device id level) without #, e.g. crossdock/telemetry/+")
 		}
 	}
+
+	c.validatePartners(bad)
 
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
