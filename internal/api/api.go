@@ -3,10 +3,14 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"path"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,6 +18,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/crossdockhq/crossdock/internal/canonical"
+	"github.com/crossdockhq/crossdock/internal/config"
 	"github.com/crossdockhq/crossdock/internal/obs"
 	"github.com/crossdockhq/crossdock/internal/pipeline"
 	"github.com/crossdockhq/crossdock/internal/store"
@@ -27,6 +32,8 @@ type Options struct {
 	Store          store.Store
 	Pipeline       *pipeline.Pipeline
 	Keys           *KeyRing
+	Partners       []config.Partner // declared partners: limits, signing, mappings
+	Ownership      config.Ownership // systems of record
 	Metrics        *obs.Metrics
 	Logger         *slog.Logger
 	MaxBodyBytes   int64 // request body limit; default 4 MiB
@@ -39,9 +46,10 @@ type Options struct {
 
 // Server serves the hub's HTTP surface: /api/v1, /healthz, /readyz, /metrics.
 type Server struct {
-	opt Options
-	api huma.API
-	mux *http.ServeMux
+	opt      Options
+	partners *partnerSet
+	api      huma.API
+	mux      *http.ServeMux
 }
 
 // New builds the handler tree.
@@ -58,7 +66,7 @@ func New(opt Options) *Server {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
-	s := &Server{opt: opt, mux: http.NewServeMux()}
+	s := &Server{opt: opt, mux: http.NewServeMux(), partners: newPartnerSet(opt.Partners)}
 
 	cfg := huma.DefaultConfig("crossdock API", Version)
 	cfg.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", schemaName)
@@ -86,6 +94,7 @@ func New(opt Options) *Server {
 	s.registerVehicles()
 	s.registerQuarantine()
 	s.registerSchemas()
+	s.registerPartners()
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, newProblem(http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path))
 	})
@@ -147,43 +156,84 @@ func (s *Server) authorize(ctx huma.Context, next func(huma.Context)) {
 		next(ctx)
 		return
 	}
-	p, status, err := s.authenticate(ctx.Header("Authorization"), scope)
+	p, err := s.authenticate(ctx.Context(), ctx.Header("Authorization"), scope)
 	if err != nil {
-		if status == http.StatusUnauthorized {
-			ctx.SetHeader("WWW-Authenticate", `Bearer realm="crossdock"`)
-		}
-		pr := newProblem(status, err.Error())
+		pr := s.authProblem(err, func(k, v string) { ctx.SetHeader(k, v) })
 		pr.CorrelationID = obs.Correlation(ctx.Context())
 		pr.Instance = ctx.URL().Path
 		ctx.SetHeader("Content-Type", "application/problem+json")
-		ctx.SetStatus(status)
+		ctx.SetStatus(pr.Status)
 		_ = json.NewEncoder(ctx.BodyWriter()).Encode(pr)
 		return
 	}
 	next(huma.WithValue(ctx, principalKey{}, p))
 }
 
-// authenticate checks a header against the key ring and a required scope.
-func (s *Server) authenticate(header, scope string) (Principal, int, error) {
-	p, err := s.opt.Keys.Authenticate(header)
+// authError is a failed authentication or authorization: the status to
+// answer and, for 429, when to come back.
+type authError struct {
+	status     int
+	retryAfter time.Duration
+	err        error
+}
+
+func (e *authError) Error() string { return e.err.Error() }
+func (e *authError) Unwrap() error { return e.err }
+
+// authenticate checks a header against the key ring and a required scope,
+// then the partner's rate limit. Errors are *authError.
+func (s *Server) authenticate(ctx context.Context, header, scope string) (Principal, error) {
+	p, err := s.opt.Keys.Authenticate(ctx, header)
 	if err != nil {
-		reason := "unknown"
-		if err == errNoKey {
-			reason = "missing"
+		switch {
+		case errors.Is(err, errNoKey):
+			s.countAuthFailure("missing")
+		case errors.Is(err, errUnknownKey):
+			s.countAuthFailure("unknown")
+		default:
+			s.opt.Logger.ErrorContext(ctx, "authenticate", "err", err)
+			return Principal{}, &authError{status: http.StatusServiceUnavailable, retryAfter: time.Second,
+				err: errors.New("the key store did not answer; retry")}
 		}
-		s.countAuthFailure(reason)
-		return Principal{}, http.StatusUnauthorized, err
+		return Principal{}, &authError{status: http.StatusUnauthorized, err: err}
 	}
 	if scope != "any" && !p.Has(scope) {
 		s.countAuthFailure("scope")
-		return Principal{}, http.StatusForbidden, &scopeError{scope}
+		return Principal{}, &authError{status: http.StatusForbidden, err: &scopeError{scope}}
 	}
-	return p, 0, nil
+	if wait := s.partners.allow(p.Partner, s.opt.Now()); wait > 0 {
+		s.countRateLimited(p.Partner)
+		return Principal{}, &authError{status: http.StatusTooManyRequests, retryAfter: wait,
+			err: fmt.Errorf("rate limit of partner %s exceeded; retry after %s", p.Partner, wait.Round(time.Millisecond))}
+	}
+	return p, nil
+}
+
+// authProblem turns an authenticate error into its problem, setting the
+// headers that go with it.
+func (s *Server) authProblem(err error, setHeader func(k, v string)) *Problem {
+	var ae *authError
+	if !errors.As(err, &ae) {
+		return newProblem(http.StatusInternalServerError, "authentication failed")
+	}
+	switch ae.status {
+	case http.StatusUnauthorized:
+		setHeader("WWW-Authenticate", `Bearer realm="crossdock"`)
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		setHeader("Retry-After", strconv.Itoa(int(max(1, math.Ceil(ae.retryAfter.Seconds())))))
+	}
+	return newProblem(ae.status, ae.Error())
 }
 
 type scopeError struct{ scope string }
 
 func (e *scopeError) Error() string { return "this API key lacks the " + e.scope + " scope" }
+
+func (s *Server) countRateLimited(partner string) {
+	if s.opt.Metrics != nil {
+		s.opt.Metrics.RateLimited.WithLabelValues(partner).Inc()
+	}
+}
 
 func (s *Server) countAuthFailure(reason string) {
 	if s.opt.Metrics != nil {
@@ -203,7 +253,7 @@ func (s *Server) op(id, method, path, summary, scope string) huma.Operation {
 	}
 	if scope != "" {
 		o.Security = []map[string][]string{{"bearer": {}}}
-		o.Errors = []int{http.StatusUnauthorized, http.StatusForbidden}
+		o.Errors = []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests}
 	}
 	return o
 }

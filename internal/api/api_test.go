@@ -20,6 +20,7 @@ import (
 	"github.com/crossdockhq/crossdock/internal/config"
 	"github.com/crossdockhq/crossdock/internal/obs"
 	"github.com/crossdockhq/crossdock/internal/pipeline"
+	"github.com/crossdockhq/crossdock/internal/store"
 	"github.com/crossdockhq/crossdock/internal/store/sqlite"
 )
 
@@ -33,7 +34,20 @@ type hub struct {
 	srv *httptest.Server
 }
 
+// hubOptions adjust the hub a test runs against.
+type hubOptions struct {
+	partners  []config.Partner
+	keys      []config.Key
+	ownership config.Ownership
+	now       func() time.Time
+}
+
 func newHub(t *testing.T) *hub {
+	t.Helper()
+	return newHubWith(t, hubOptions{})
+}
+
+func newHubWith(t *testing.T, o hubOptions) *hub {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "crossdock.db")})
@@ -43,13 +57,19 @@ func newHub(t *testing.T) *hub {
 	m := obs.NewMetrics()
 	p := pipeline.New(st, pipeline.Options{Metrics: m, StateCache: 1000})
 	sum := sha256.Sum256([]byte(readKey))
-	keys, err := api.NewKeyRing(adminKey, []config.Key{{Name: "reader", SHA256: hex.EncodeToString(sum[:]), Scopes: []string{"read"}}})
+	cfgKeys := append([]config.Key{{Name: "reader", SHA256: hex.EncodeToString(sum[:]), Scopes: []string{"read"}}}, o.keys...)
+	for _, pt := range o.partners {
+		if err := st.PutPartner(ctx, store.PartnerRecord{ID: pt.ID, Name: pt.Name, Scopes: pt.Scopes, FromConfig: true, CreatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys, err := api.NewKeyRing(adminKey, cfgKeys, o.partners, st)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := api.New(api.Options{
 		Store: st, Pipeline: p, Keys: keys, Metrics: m, MaxBodyBytes: 64 << 10, MaxBatchEvents: 50,
-		Limits: canonical.DefaultLimits(), Ready: st.Ping,
+		Limits: canonical.DefaultLimits(), Ready: st.Ping, Partners: o.partners, Ownership: o.ownership, Now: o.now,
 	})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(func() {

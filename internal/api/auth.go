@@ -2,14 +2,19 @@ package api
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base32"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/crossdockhq/crossdock/internal/config"
+	"github.com/crossdockhq/crossdock/internal/store"
 )
 
 // Scopes of the contract.
@@ -23,12 +28,19 @@ const (
 
 // Principal is the authenticated caller.
 type Principal struct {
-	Name   string
-	Scopes map[string]bool
+	// Name identifies the key on events, quarantine records and logs:
+	// "admin", a config key's name, or "partner/{id}:{prefix}".
+	Name string
+	// Partner is the partner id for a partner's key, "" for internal keys.
+	Partner string
+	Scopes  map[string]bool
 }
 
 // Has reports whether the principal holds scope.
 func (p Principal) Has(scope string) bool { return p.Scopes[scope] }
+
+// PartnerSource is the source a partner's events are sent under.
+func PartnerSource(id string) string { return "partner/" + id }
 
 type principalKey struct{}
 
@@ -44,9 +56,17 @@ var (
 	errUnknownKey = errors.New("unknown or revoked API key")
 )
 
-// KeyRing holds API keys by their SHA-256; the keys themselves are never kept.
+// KeyRing resolves bearer keys: the bootstrap admin key and the keys of
+// the config file (kept as SHA-256), then partner keys issued at run time
+// (looked up by SHA-256 in the store and cached briefly).
 type KeyRing struct {
-	keys []ringKey
+	static []ringKey
+	dir    store.Directory // nil: static keys only
+	ttl    time.Duration
+	now    func() time.Time
+
+	mu    sync.Mutex
+	cache map[[sha256.Size]byte]cached
 }
 
 type ringKey struct {
@@ -54,12 +74,28 @@ type ringKey struct {
 	p      Principal
 }
 
+type cached struct {
+	p       Principal
+	prefix  string
+	expires time.Time
+}
+
+// keyCacheTTL bounds how long another node may still accept a key revoked
+// through a different node (revocation through this node is immediate).
+const keyCacheTTL = 10 * time.Second
+
 // NewKeyRing builds the ring from the bootstrap admin key (every scope; ""
-// for none) and the keys declared in config (as SHA-256 hex).
-func NewKeyRing(adminKey string, keys []config.Key) (*KeyRing, error) {
-	k := &KeyRing{}
+// for none), the keys declared in config (as SHA-256 hex; a key naming a
+// partner holds that partner's scopes, looked up in partners) and the
+// store's directory for keys issued through the API (nil for none).
+func NewKeyRing(adminKey string, keys []config.Key, partners []config.Partner, dir store.Directory) (*KeyRing, error) {
+	k := &KeyRing{dir: dir, ttl: keyCacheTTL, now: time.Now, cache: map[[sha256.Size]byte]cached{}}
 	if adminKey != "" {
-		k.keys = append(k.keys, ringKey{sha256.Sum256([]byte(adminKey)), Principal{Name: "admin", Scopes: setOf(config.Scopes)}})
+		k.static = append(k.static, ringKey{sha256.Sum256([]byte(adminKey)), Principal{Name: "admin", Scopes: setOf(config.Scopes)}})
+	}
+	scopesOf := map[string][]string{}
+	for _, p := range partners {
+		scopesOf[p.ID] = p.Scopes
 	}
 	for _, c := range keys {
 		raw, err := hex.DecodeString(c.SHA256)
@@ -68,32 +104,107 @@ func NewKeyRing(adminKey string, keys []config.Key) (*KeyRing, error) {
 		}
 		var h [sha256.Size]byte
 		copy(h[:], raw)
-		k.keys = append(k.keys, ringKey{h, Principal{Name: c.Name, Scopes: setOf(c.Scopes)}})
+		p := Principal{Name: c.Name, Scopes: setOf(c.Scopes)}
+		if c.Partner != "" {
+			scopes, ok := scopesOf[c.Partner]
+			if !ok {
+				return nil, fmt.Errorf("auth: key %s: no partner %s", c.Name, c.Partner)
+			}
+			p = Principal{Name: PartnerSource(c.Partner) + ":" + c.Name, Partner: c.Partner, Scopes: setOf(scopes)}
+		}
+		k.static = append(k.static, ringKey{h, p})
 	}
 	return k, nil
 }
 
 // Authenticate resolves an Authorization header value.
-func (k *KeyRing) Authenticate(header string) (Principal, error) {
+func (k *KeyRing) Authenticate(ctx context.Context, header string) (Principal, error) {
 	token, ok := strings.CutPrefix(header, "Bearer ")
 	token = strings.TrimSpace(token)
 	if !ok || token == "" {
 		return Principal{}, errNoKey
 	}
 	h := sha256.Sum256([]byte(token))
-	// Compare the digest with every key, without an early exit, so the
-	// answer's timing says nothing about which key (if any) came close.
+	// Compare the digest with every static key, without an early exit, so
+	// the answer's timing says nothing about which key (if any) came close.
 	var p Principal
 	found := 0
-	for _, k := range k.keys {
-		if subtle.ConstantTimeCompare(k.digest[:], h[:]) == 1 {
-			p, found = k.p, 1
+	for _, sk := range k.static {
+		if subtle.ConstantTimeCompare(sk.digest[:], h[:]) == 1 {
+			p, found = sk.p, 1
 		}
 	}
-	if found == 0 {
+	if found == 1 {
+		return p, nil
+	}
+	if k.dir == nil {
 		return Principal{}, errUnknownKey
 	}
+	return k.lookup(ctx, h)
+}
+
+// lookup finds an issued key by its digest. An index lookup by SHA-256
+// leaks nothing useful: finding a digest's neighbours says nothing of the
+// keys behind them.
+func (k *KeyRing) lookup(ctx context.Context, h [sha256.Size]byte) (Principal, error) {
+	now := k.now()
+	k.mu.Lock()
+	c, ok := k.cache[h]
+	k.mu.Unlock()
+	if ok && now.Before(c.expires) {
+		return c.p, nil
+	}
+	rec, err := k.dir.KeyByDigest(ctx, h)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return Principal{}, errUnknownKey
+	case err != nil:
+		return Principal{}, fmt.Errorf("auth: %w", err)
+	case !rec.RevokedAt.IsZero():
+		return Principal{}, errUnknownKey
+	}
+	partner, err := k.dir.Partner(ctx, rec.PartnerID)
+	if err != nil {
+		return Principal{}, fmt.Errorf("auth: partner of key %s: %w", rec.Prefix, err)
+	}
+	p := Principal{Name: PartnerSource(partner.ID) + ":" + rec.Prefix, Partner: partner.ID, Scopes: setOf(partner.Scopes)}
+	k.mu.Lock()
+	if len(k.cache) > 10000 {
+		clear(k.cache) // bounded; a refill costs one lookup per active key
+	}
+	k.cache[h] = cached{p: p, prefix: rec.Prefix, expires: now.Add(k.ttl)}
+	k.mu.Unlock()
 	return p, nil
+}
+
+// Forget drops a revoked key from the cache so this node refuses it at once.
+func (k *KeyRing) Forget(prefix string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for h, c := range k.cache {
+		if c.prefix == prefix {
+			delete(k.cache, h)
+		}
+	}
+}
+
+// Key prefixes: every issued key starts with keyTag and is listed and
+// revoked by its first prefixLen characters.
+const (
+	keyTag    = "cdk_"
+	prefixLen = len(keyTag) + 8
+)
+
+var keyEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// NewKey makes a random key for partnerID: 160 random bits, shown once.
+// Only its SHA-256 is kept; a fast hash is enough for a key of that
+// entropy (nothing to brute-force), and it keeps authentication cheap.
+func NewKey(partnerID string, now time.Time) (string, store.KeyRecord) {
+	var b [20]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	key := keyTag + keyEncoding.EncodeToString(b[:])
+	return key, store.KeyRecord{Prefix: key[:prefixLen], PartnerID: partnerID, Digest: sha256.Sum256([]byte(key)), CreatedAt: now}
 }
 
 func setOf(xs []string) map[string]bool {

@@ -72,12 +72,9 @@ func (s *Server) registerEvents() {
 }
 
 func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
-	p, status, err := s.authenticate(r.Header.Get("Authorization"), ScopeEventsWrite)
+	p, err := s.authenticate(r.Context(), r.Header.Get("Authorization"), ScopeEventsWrite)
 	if err != nil {
-		if status == http.StatusUnauthorized {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="crossdock"`)
-		}
-		writeProblem(w, r, newProblem(status, err.Error()))
+		writeProblem(w, r, s.authProblem(err, w.Header().Set))
 		return
 	}
 	ctx := r.Context()
@@ -109,13 +106,18 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 		s.quarantineBody(w, r, p, ct, body, false, status, verr.Errors...)
 		return
 	}
-	results, err := s.opt.Pipeline.Submit(ctx, pipeline.Submission{Items: items, Principal: p.Name, ContentType: ct})
+	refused := s.prepare(p, items)
+	results, err := s.opt.Pipeline.Submit(ctx, pipeline.Submission{Items: items, Principal: p.Name, Partner: p.Partner, ContentType: ct})
 	if err != nil {
 		s.submitFailed(w, r, err)
 		return
 	}
 	if !batch && results[0].Status == pipeline.Rejected {
-		pr := newProblem(http.StatusUnprocessableEntity, "the event is invalid; it was kept in quarantine as "+results[0].QuarantineID, results[0].Errors...)
+		status, what := http.StatusUnprocessableEntity, "the event is invalid"
+		if refused[0] {
+			status, what = http.StatusForbidden, "the event's source does not own this entity"
+		}
+		pr := newProblem(status, what+"; it was kept in quarantine as "+results[0].QuarantineID, results[0].Errors...)
 		pr.QuarantineID = results[0].QuarantineID
 		writeProblem(w, r, pr)
 		return

@@ -107,7 +107,8 @@ func (s *Server) registerShipments() {
 		})
 	huma.Register(s.api, s.op("list-shipments", http.MethodGet, "/api/v1/shipments", "List shipments, oldest update first", ScopeRead),
 		func(ctx context.Context, in *listIn) (*listOut, error) {
-			f := store.ShipmentFilter{Status: in.Status, CustomerID: in.CustomerID, UpdatedSince: in.UpdatedSince, Limit: in.Limit}
+			f := store.ShipmentFilter{Status: in.Status, CustomerID: in.CustomerID, UpdatedSince: in.UpdatedSince, Limit: in.Limit,
+				PartnerID: principalFrom(ctx).Partner}
 			if in.Cursor != "" {
 				var c store.ShipmentCursor
 				if err := decodeCursor(in.Cursor, &c); err != nil {
@@ -191,6 +192,18 @@ func (s *Server) loadShipment(ctx context.Context, id string) (*shipment.State, 
 	}
 	if err != nil {
 		return nil, rec, s.internal(ctx, "get shipment", err)
+	}
+	// Object-level authorization: a partner's key sees only shipments it
+	// sent events for or that were shared with it; any other answers
+	// exactly as an absent one, so ids cannot be probed.
+	if partner := principalFrom(ctx).Partner; partner != "" {
+		ok, err := s.opt.Store.ShipmentShared(ctx, id, partner)
+		if err != nil {
+			return nil, rec, s.internal(ctx, "check shipment access", err)
+		}
+		if !ok {
+			return nil, rec, newProblem(http.StatusNotFound, "no shipment "+strconv.Quote(id))
+		}
 	}
 	st, err := decodeShipment(rec)
 	if err != nil {

@@ -78,6 +78,19 @@ func (s *Server) registerVehicles() {
 			if err := json.Unmarshal(rec.State, st); err != nil {
 				return nil, s.internal(ctx, "decode vehicle", err)
 			}
+			// A partner sees a vehicle only while it carries one of the
+			// partner's shipments.
+			if partner := principalFrom(ctx).Partner; partner != "" {
+				ok := st.Assignment != nil
+				if ok {
+					if ok, err = s.opt.Store.ShipmentShared(ctx, st.Assignment.ShipmentID, partner); err != nil {
+						return nil, s.internal(ctx, "check vehicle access", err)
+					}
+				}
+				if !ok {
+					return nil, newProblem(http.StatusNotFound, "no vehicle "+strconv.Quote(in.ID))
+				}
+			}
 			return &vehicleOut{Body: st.View(rec.UpdatedAt)}, nil
 		})
 	put := s.op("put-vehicle", http.MethodPut, "/api/v1/vehicles/{id}",
@@ -102,6 +115,11 @@ func (s *Server) registerVehicles() {
 	huma.Register(s.api, s.op("list-vehicle-positions", http.MethodGet, "/api/v1/vehicles/{id}/positions",
 		"List a vehicle's raw positions in time order (kept for the retention period)", ScopeRead),
 		func(ctx context.Context, in *positionsIn) (*positionsOut, error) {
+			if principalFrom(ctx).Partner != "" {
+				// Raw position history belongs to the fleet's operator: it
+				// spans every customer's trips.
+				return nil, newProblem(http.StatusNotFound, "no vehicle "+strconv.Quote(in.ID))
+			}
 			recs, err := s.opt.Store.Positions(ctx, store.PositionFilter{VehicleID: in.ID, From: in.From, To: in.To, Limit: in.Limit})
 			if err != nil {
 				return nil, s.internal(ctx, "list positions", err)

@@ -20,6 +20,7 @@ import (
 	"github.com/crossdockhq/crossdock/internal/config"
 	"github.com/crossdockhq/crossdock/internal/obs"
 	"github.com/crossdockhq/crossdock/internal/pipeline"
+	"github.com/crossdockhq/crossdock/internal/shipment"
 	"github.com/crossdockhq/crossdock/internal/store"
 	"github.com/crossdockhq/crossdock/internal/store/postgres"
 	"github.com/crossdockhq/crossdock/internal/store/sqlite"
@@ -51,11 +52,16 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	if err != nil {
 		return nil, err
 	}
-	keys, err := api.NewKeyRing(adminKey, cfg.Auth.Keys)
-	if err != nil {
+	if err := a.openStore(ctx); err != nil {
 		return nil, err
 	}
-	if err := a.openStore(ctx); err != nil {
+	if err := a.syncPartners(ctx); err != nil {
+		a.closeStorage(context.Background())
+		return nil, err
+	}
+	keys, err := api.NewKeyRing(adminKey, cfg.Auth.Keys, cfg.Partners, a.store)
+	if err != nil {
+		a.closeStorage(context.Background())
 		return nil, err
 	}
 	retryable := func(error) bool { return false }
@@ -78,11 +84,13 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		QueueSize:      cfg.Pipeline.QueueSize,
 		Retryable:      retryable,
 		StateCache:     stateCache,
+		Precedence:     shipment.Precedence(cfg.Ownership.Precedence),
 		Logger:         log,
 		Metrics:        a.metrics,
 	})
 	srv := api.New(api.Options{
 		Store: a.store, Pipeline: a.pipeline, Keys: keys, Metrics: a.metrics, Logger: log,
+		Partners: cfg.Partners, Ownership: cfg.Ownership,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, MaxBatchEvents: cfg.HTTP.MaxBatchEvents, Limits: limits,
 		Ready: a.store.Ping,
 	})
@@ -107,6 +115,20 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	return a, nil
+}
+
+// syncPartners makes the partners declared in the config exist in the
+// store with their declared name and scopes. Partners created through the
+// API are left alone, and so are partners no longer declared (their keys
+// keep working until revoked).
+func (a *App) syncPartners(ctx context.Context) error {
+	for _, p := range a.cfg.Partners {
+		rec := store.PartnerRecord{ID: p.ID, Name: p.Name, Scopes: p.Scopes, FromConfig: true, CreatedAt: time.Now().UTC()}
+		if err := a.store.PutPartner(ctx, rec); err != nil {
+			return fmt.Errorf("app: partner %s: %w", p.ID, err)
+		}
+	}
+	return nil
 }
 
 func (a *App) openStore(ctx context.Context) error {

@@ -33,6 +33,15 @@ type Metrics struct {
 	HTTPSeconds *prometheus.HistogramVec
 	// AuthFailures counts rejected credentials by reason (missing, unknown, scope).
 	AuthFailures *prometheus.CounterVec
+	// RateLimited counts requests refused by a partner's rate limit.
+	RateLimited *prometheus.CounterVec
+	// SignatureFailures counts refused webhook signatures by partner and
+	// reason (missing, malformed, expired, mismatch).
+	SignatureFailures *prometheus.CounterVec
+	// PartnerItems counts what partners sent through mappings, EDI, files
+	// and brokers, by partner, channel (inbound, edi, files, nats, amqp)
+	// and result (accepted, duplicate, rejected).
+	PartnerItems *prometheus.CounterVec
 	// PositionsTotal counts positions by input (api, osmand, teltonika,
 	// mqtt) and result (accepted, duplicate, rejected, invalid: a payload
 	// that could not be decoded at all).
@@ -92,6 +101,15 @@ func NewMetrics() *Metrics {
 		AuthFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "crossdock_auth_failures_total", Help: "Rejected credentials by reason.",
 		}, []string{"reason"}),
+		RateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "crossdock_rate_limited_total", Help: "Requests refused by a partner's rate limit.",
+		}, []string{"partner"}),
+		SignatureFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "crossdock_signature_failures_total", Help: "Refused webhook signatures by partner and reason.",
+		}, []string{"partner", "reason"}),
+		PartnerItems: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "crossdock_partner_items_total", Help: "Items partners sent through mappings, EDI, files and brokers, by channel and result.",
+		}, []string{"partner", "channel", "result"}),
 		PositionsTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "crossdock_positions_total", Help: "Positions taken in, by input and result (accepted, duplicate, rejected, invalid).",
 		}, []string{"input", "result"}),
@@ -112,6 +130,9 @@ func NewMetrics() *Metrics {
 	f(m.HTTPRequests)
 	f(m.HTTPSeconds)
 	f(m.AuthFailures)
+	f(m.RateLimited)
+	f(m.SignatureFailures)
+	f(m.PartnerItems)
 	f(m.PositionsTotal)
 	f(m.TelemetryDropped)
 	f(m.TelemetryEvents)

@@ -37,6 +37,7 @@ type batchState struct {
 	records    []store.EventRecord
 	positions  []store.PositionRecord
 	quarantine []store.QuarantineRecord
+	shares     []store.ShipmentShare
 
 	devices  map[string]string // device id → vehicle id, for the batch's device items
 	knownEv  map[store.EventKey]bool
@@ -387,12 +388,15 @@ func (p *Pipeline) apply(pd *pending, i int, bs *batchState) Result {
 	if canonical.ShipmentSubject(ev.Type) {
 		st := bs.shipments[ev.Subject]
 		before := st.Status()
-		changed, err := shipment.Apply(st, ev, it.Data)
+		changed, err := shipment.ApplyRanked(st, ev, it.Data, p.opt.Precedence.Rank(ev.Source))
 		var ve *canonical.ValidationError
 		if errors.As(err, &ve) {
 			return p.reject(pd, it, ve, bs)
 		}
 		rec.ShipmentID = ev.Subject
+		if pd.sub.Partner != "" {
+			bs.shares = append(bs.shares, store.ShipmentShare{ShipmentID: ev.Subject, PartnerID: pd.sub.Partner, At: bs.now})
+		}
 		if changed {
 			bs.shipDirty[ev.Subject] = true
 		}
@@ -524,6 +528,11 @@ func (p *Pipeline) write(ctx context.Context, tx store.Tx, bs *batchState) error
 	if len(bs.positions) > 0 {
 		if err := tx.AppendPositions(ctx, bs.positions); err != nil {
 			return fmt.Errorf("pipeline: append positions: %w", err)
+		}
+	}
+	if len(bs.shares) > 0 {
+		if err := tx.ShareShipments(ctx, bs.shares); err != nil {
+			return fmt.Errorf("pipeline: share shipments: %w", err)
 		}
 	}
 	if len(bs.quarantine) > 0 {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/crossdockhq/crossdock/internal/canonical"
 	"github.com/crossdockhq/crossdock/internal/obs"
+	"github.com/crossdockhq/crossdock/internal/shipment"
 	"github.com/crossdockhq/crossdock/internal/store"
 	"github.com/crossdockhq/crossdock/internal/telemetry"
 	"github.com/crossdockhq/crossdock/internal/vehicle"
@@ -49,8 +50,11 @@ type Item struct {
 
 // Submission is what one request hands the writer; it commits atomically.
 type Submission struct {
-	Items       []Item
-	Principal   string // API key name, recorded on events and quarantine
+	Items     []Item
+	Principal string // API key name, recorded on events and quarantine
+	// Partner, when the submission comes from a partner, is shared every
+	// shipment an accepted event of the submission concerns.
+	Partner     string
 	ContentType string
 	Truncated   bool // the raw payload was cut at the body limit
 	// Replay, when set, is the quarantine record being replayed: it is
@@ -94,9 +98,11 @@ type Options struct {
 	Limits canonical.Limits
 	// Telemetry tunes the rules that turn positions into milestones.
 	Telemetry telemetry.Config
-	Now       func() time.Time // default time.Now
-	Logger    *slog.Logger     // default slog.Default()
-	Metrics   *obs.Metrics     // default: a private registry
+	// Precedence ranks sources for stop facts (ownership.precedence).
+	Precedence shipment.Precedence
+	Now        func() time.Time // default time.Now
+	Logger     *slog.Logger     // default slog.Default()
+	Metrics    *obs.Metrics     // default: a private registry
 }
 
 func (o Options) withDefaults() Options {

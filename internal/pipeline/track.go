@@ -89,7 +89,7 @@ func (p *Pipeline) track(vst *vehicle.State, ev canonical.Event, d *canonical.Te
 			CorrelationID: corr, CausationID: ev.ID, Data: data,
 		}
 		before := st.Status()
-		if changed, err := shipment.Apply(st, dev, fx.Data); err != nil {
+		if changed, err := shipment.ApplyRanked(st, dev, fx.Data, p.opt.Precedence.Rank(dev.Source)); err != nil {
 			p.opt.Logger.Error("apply telemetry event", "err", err, "shipment", sid, "type", fx.Type)
 			continue
 		} else if changed {

@@ -185,7 +185,15 @@ func (st *State) hasStop(id string) bool {
 // *canonical.ValidationError and changes nothing. Events of types that
 // carry no shipment facts are ignored.
 func Apply(st *State, ev canonical.Event, data any) (bool, error) {
-	stamp := Stamp{Time: ev.Time.UTC(), Source: ev.Source, ID: ev.ID}
+	return ApplyRanked(st, ev, data, 0)
+}
+
+// ApplyRanked is Apply for an event whose source has the given precedence
+// rank (Precedence.Rank): stop arrivals, departures and proofs of delivery
+// from a higher-ranked source win over lower-ranked ones whatever the
+// times.
+func ApplyRanked(st *State, ev canonical.Event, data any, rank int) (bool, error) {
+	stamp := Stamp{Time: ev.Time.UTC(), Source: ev.Source, ID: ev.ID, Rank: rank}
 	switch d := data.(type) {
 	case *canonical.OrderReleased:
 		changed := st.applyOrder(stamp, d)
@@ -209,7 +217,7 @@ func Apply(st *State, ev canonical.Event, data any) (bool, error) {
 			return false, err
 		}
 		stop := st.stop(d.StopID)
-		if stop.Completed != nil && !stamp.Before(stop.Completed.Stamp) {
+		if stop.Completed != nil && !stamp.outranks(stop.Completed.Stamp) {
 			return st.markMoved(stamp), nil
 		}
 		stop.Completed = &PODFact{Stamp: stamp, Data: *d}
@@ -280,9 +288,9 @@ func (st *State) applyMilestone(stamp Stamp, d *canonical.ShipmentMilestone) boo
 	var c bool
 	switch d.Code {
 	case canonical.MilestoneArrived:
-		stop.Arrived, c = earliest(stop.Arrived, stamp)
+		stop.Arrived, c = best(stop.Arrived, stamp)
 	case canonical.MilestoneDeparted:
-		stop.Departed, c = earliest(stop.Departed, stamp)
+		stop.Departed, c = best(stop.Departed, stamp)
 	}
 	return changed || c
 }

@@ -232,3 +232,59 @@ func BenchmarkApplyMilestone(b *testing.B) {
 		}
 	}
 }
+
+func TestPrecedenceRank(t *testing.T) {
+	t.Parallel()
+	p := Precedence{"partner/driver-app", "crossdock/telemetry", "partner/acme"}
+	for _, c := range []struct {
+		source string
+		want   int
+	}{
+		{"partner/driver-app", 3}, {"partner/driver-app/eu", 3}, {"crossdock/telemetry", 2},
+		{"partner/acme/x12", 1}, {"partner/acme-freight", 0}, {"partner/driver", 0}, {"", 0},
+	} {
+		if got := p.Rank(c.source); got != c.want {
+			t.Errorf("Rank(%q) = %d, want %d", c.source, got, c.want)
+		}
+	}
+}
+
+// A trusted source's stop facts win over a less trusted one's whatever
+// their times and whatever order they arrive in: the driver app's POD
+// outranks the carrier's earlier 214 D1.
+func TestPrecedenceWinsInAnyOrder(t *testing.T) {
+	t.Parallel()
+	p := Precedence{"partner/driver-app", "crossdock/telemetry"}
+	m := func(n int) time.Duration { return time.Duration(n) * time.Minute }
+	evs := []testEvent{
+		mk("o", "erp", 0, order("C", "S1", "S2")),
+		mk("edi-d1", "partner/carrier/x12", m(100), pod("S2", "")),
+		mk("app-pod", "partner/driver-app", m(130), pod("S2", "J. Doe")),
+		mk("edi-x1", "partner/carrier/x12", m(90), ms("arrived", "S2")),
+		mk("gps-arr", "crossdock/telemetry", m(95), ms("arrived", "S2")),
+		mk("gps-dep", "crossdock/telemetry", m(140), ms("departed", "S2")),
+		mk("edi-cd", "partner/carrier/x12", m(120), ms("departed", "S2")),
+	}
+	r := rand.New(rand.NewPCG(7, 9))
+	var first []byte
+	for n := range 50 {
+		perm := r.Perm(len(evs))
+		st := &State{ID: "SHP-1"}
+		for _, i := range perm {
+			e := evs[i]
+			if _, err := ApplyRanked(st, e.ev, e.data, p.Rank(e.ev.Source)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s2 := st.Stops["S2"]
+		if s2.Completed == nil || s2.Completed.Data.SignedBy != "J. Doe" || !s2.Arrived.Time.Equal(t0.Add(m(95))) || !s2.Departed.Time.Equal(t0.Add(m(140))) {
+			t.Fatalf("permutation %v: S2 = arrived %v departed %v pod %+v", perm, s2.Arrived, s2.Departed, s2.Completed)
+		}
+		b, _ := json.Marshal(st.View(t0))
+		if n == 0 {
+			first = b
+		} else if string(b) != string(first) {
+			t.Fatalf("permutation %v gave another view:\n%s\n%s", perm, b, first)
+		}
+	}
+}
