@@ -95,6 +95,7 @@ func New(opt Options) *Server {
 	s.registerQuarantine()
 	s.registerSchemas()
 	s.registerPartners()
+	s.registerMasterData()
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, newProblem(http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path))
 	})

@@ -97,6 +97,7 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	items, batch, verr := pipeline.Parse(body, pipeline.IntakeOptions{
 		Limits: s.opt.Limits, Now: s.opt.Now(), MaxBatch: s.opt.MaxBatchEvents, CorrelationID: obs.Correlation(ctx),
+		Enrich: s.enricher(ctx),
 	})
 	if verr != nil {
 		status := http.StatusBadRequest

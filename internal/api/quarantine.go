@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -107,14 +108,19 @@ func (s *Server) registerQuarantine() {
 		} else {
 			items, _, verr = pipeline.Parse(rec.Payload, pipeline.IntakeOptions{
 				Limits: s.opt.Limits, Now: s.opt.Now(), MaxBatch: s.opt.MaxBatchEvents, CorrelationID: obs.Correlation(ctx),
+				Enrich: s.enricher(ctx),
 			})
 		}
 		if verr != nil {
 			// Still not an event at all: record the attempt, answer why.
 			items = []pipeline.Item{{Raw: rec.Payload, Err: verr}}
 		}
+		// A partner's payload is replayed as that partner's: under its
+		// source, sharing what it applies with it.
+		sender := Principal{Name: principalFrom(ctx).Name, Partner: partnerOf(rec.Principal)}
+		s.prepare(sender, items)
 		results, err := s.opt.Pipeline.Submit(ctx, pipeline.Submission{
-			Items: items, Principal: principalFrom(ctx).Name, ContentType: rec.ContentType, Replay: &rec,
+			Items: items, Principal: sender.Name, Partner: sender.Partner, ContentType: rec.ContentType, Replay: &rec,
 		})
 		if err != nil {
 			return nil, newProblem(http.StatusServiceUnavailable, "replay not committed: "+err.Error())
@@ -131,6 +137,17 @@ func (s *Server) registerQuarantine() {
 		}
 		return &replayOut{Body: ReplayResult{QuarantineID: rec.ID, State: state, Results: results}}, nil
 	})
+}
+
+// partnerOf returns the partner of a principal name ("partner/{id}:{key}"),
+// "" for internal keys.
+func partnerOf(principal string) string {
+	rest, ok := strings.CutPrefix(principal, "partner/")
+	if !ok {
+		return ""
+	}
+	id, _, _ := strings.Cut(rest, ":")
+	return id
 }
 
 func (s *Server) quarantineRecord(ctx context.Context, id string) (store.QuarantineRecord, error) {

@@ -18,6 +18,10 @@ type IntakeOptions struct {
 	Now           time.Time
 	MaxBatch      int    // most events in one body
 	CorrelationID string // request-level correlation id for events without one
+	// Enrich, when set, rewrites one raw event before it is parsed (master
+	// data resolution). Field errors reject the item; its Raw stays as
+	// received, so a replay after the fix starts from the original.
+	Enrich func(raw []byte) ([]byte, []canonical.FieldError)
 }
 
 // Parse turns a request body (one CloudEvent or a JSON array of them) into
@@ -44,7 +48,16 @@ func Parse(body []byte, o IntakeOptions) ([]Item, bool, *canonical.ValidationErr
 
 // ParseItem parses and checks one event.
 func ParseItem(raw []byte, o IntakeOptions) Item {
-	ev, data, err := canonical.ParseEvent(raw, o.Now, o.Limits)
+	parsed := raw
+	if o.Enrich != nil {
+		var fe []canonical.FieldError
+		if parsed, fe = o.Enrich(raw); len(fe) > 0 {
+			it := Item{Raw: raw, Err: &canonical.ValidationError{Errors: fe}}
+			it.Event, _, _ = canonical.ParseEvent(raw, o.Now, o.Limits) // for the source and id in the result
+			return it
+		}
+	}
+	ev, data, err := canonical.ParseEvent(parsed, o.Now, o.Limits)
 	it := Item{Raw: raw, Event: ev, Data: data}
 	if err != nil {
 		it.Err = asValidation(err)
