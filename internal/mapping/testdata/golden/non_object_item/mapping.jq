@@ -1,0 +1,1 @@
+[{type: "shipment.milestone", id: .eventId}, .code]
