@@ -34,6 +34,7 @@ type Options struct {
 	Keys           *KeyRing
 	Partners       []config.Partner // declared partners: limits, signing, mappings
 	Ownership      config.Ownership // systems of record
+	Mappings       *Mappings        // compiled partner mappings (CompileMappings)
 	Metrics        *obs.Metrics
 	Logger         *slog.Logger
 	MaxBodyBytes   int64 // request body limit; default 4 MiB
@@ -96,6 +97,7 @@ func New(opt Options) *Server {
 	s.registerSchemas()
 	s.registerPartners()
 	s.registerMasterData()
+	s.registerPartnerChannels()
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, newProblem(http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path))
 	})

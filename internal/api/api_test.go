@@ -67,9 +67,13 @@ func newHubWith(t *testing.T, o hubOptions) *hub {
 	if err != nil {
 		t.Fatal(err)
 	}
+	mappings, err := api.CompileMappings(o.partners)
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := api.New(api.Options{
 		Store: st, Pipeline: p, Keys: keys, Metrics: m, MaxBodyBytes: 64 << 10, MaxBatchEvents: 50,
-		Limits: canonical.DefaultLimits(), Ready: st.Ping, Partners: o.partners, Ownership: o.ownership, Now: o.now,
+		Limits: canonical.DefaultLimits(), Ready: st.Ping, Partners: o.partners, Ownership: o.ownership, Now: o.now, Mappings: mappings,
 	})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(func() {

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -101,6 +102,12 @@ func (s *Server) registerQuarantine() {
 		if rec.Truncated {
 			return nil, newProblem(http.StatusUnprocessableEntity, "this payload was cut at the body limit when it arrived and cannot be replayed")
 		}
+		if results, handled, err := s.replayPartner(ctx, rec); handled {
+			if err != nil {
+				return nil, s.unavailable(ctx, "replay", err)
+			}
+			return &replayOut{Body: ReplayResult{QuarantineID: rec.ID, State: replayState(results), Results: results}}, nil
+		}
 		var items []pipeline.Item
 		var verr *canonical.ValidationError
 		if rec.ContentType == pipeline.DevicePositionContentType {
@@ -125,18 +132,87 @@ func (s *Server) registerQuarantine() {
 		if err != nil {
 			return nil, newProblem(http.StatusServiceUnavailable, "replay not committed: "+err.Error())
 		}
-		state := pipeline.Accepted
-		for _, r := range results {
-			if r.Status == pipeline.Rejected {
-				state = pipeline.Rejected
-				break
-			}
-			if r.Status == pipeline.Duplicate {
-				state = pipeline.Duplicate
+		return &replayOut{Body: ReplayResult{QuarantineID: rec.ID, State: replayState(results), Results: results}}, nil
+	})
+}
+
+// replayState sums up a replay: rejected if anything was, else duplicate
+// if anything was, else accepted.
+func replayState(results []pipeline.Result) string {
+	state := pipeline.Accepted
+	for _, r := range results {
+		if r.Status == pipeline.Rejected {
+			return pipeline.Rejected
+		}
+		if r.Status == pipeline.Duplicate {
+			state = pipeline.Duplicate
+		}
+	}
+	return state
+}
+
+// replayPartner replays a payload a partner sent through one of its
+// channels (inbound mapping, X12, CSV) through that channel again, as the
+// partner. handled is false for other payloads.
+func (s *Server) replayPartner(ctx context.Context, rec store.QuarantineRecord) (results []pipeline.Result, handled bool, err error) {
+	mt, params, perr := mime.ParseMediaType(rec.ContentType)
+	partner := params["partner"]
+	if perr != nil || partner == "" {
+		return nil, false, nil
+	}
+	principal := principalFrom(ctx).Name
+	switch mt {
+	case inboundContentType:
+		out, err := s.Inbound(ctx, principal, partner, params["mapping"], rec.Payload, &rec)
+		return out.Results, true, err
+	case ediContentType:
+		out, pr, err := s.EDI(ctx, principal, partner, rec.Payload, &rec)
+		if pr != nil || err != nil {
+			return []pipeline.Result{{Status: pipeline.Rejected, QuarantineID: rec.ID, Errors: problemErrors(pr)}}, true, err
+		}
+		for _, set := range out.Results {
+			results = append(results, set.Events...)
+			if set.QuarantineID != "" {
+				results = append(results, pipeline.Result{Status: pipeline.Rejected, QuarantineID: set.QuarantineID, Errors: ediErrors(set.Errors)})
 			}
 		}
-		return &replayOut{Body: ReplayResult{QuarantineID: rec.ID, State: state, Results: results}}, nil
-	})
+		return results, true, nil
+	case fileContentType:
+		out, pr, err := s.ImportFile(ctx, principal, partner, params["mapping"], rec.Payload, &rec)
+		if pr != nil || err != nil {
+			return []pipeline.Result{{Status: pipeline.Rejected, QuarantineID: rec.ID, Errors: problemErrors(pr)}}, true, err
+		}
+		for range out.Accepted {
+			results = append(results, pipeline.Result{Status: pipeline.Accepted})
+		}
+		for range out.Dup {
+			results = append(results, pipeline.Result{Status: pipeline.Duplicate})
+		}
+		for _, e := range out.Errors {
+			results = append(results, pipeline.Result{Status: pipeline.Rejected, QuarantineID: e.QuarantineID,
+				Errors: []canonical.FieldError{{Field: "row " + strconv.Itoa(e.Row), Message: e.Reason}}})
+		}
+		return results, true, nil
+	}
+	return nil, false, nil
+}
+
+func problemErrors(p *Problem) []canonical.FieldError {
+	if p == nil {
+		return nil
+	}
+	if len(p.Errors) > 0 {
+		return p.Errors
+	}
+	return []canonical.FieldError{{Message: p.Detail}}
+}
+
+func ediErrors(es []EDIError) []canonical.FieldError {
+	out := make([]canonical.FieldError, 0, len(es))
+	for _, e := range es {
+		out = append(out, canonical.FieldError{Field: "segment " + strconv.Itoa(e.Segment) + " (" + e.SegmentID + ")", Message: e.Message})
+	}
+	return out
 }
 
 // partnerOf returns the partner of a principal name ("partner/{id}:{key}"),

@@ -59,6 +59,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		a.closeStorage(context.Background())
 		return nil, err
 	}
+	mappings, err := api.CompileMappings(cfg.Partners)
+	if err != nil {
+		a.closeStorage(context.Background())
+		return nil, fmt.Errorf("app: %w", err)
+	}
 	keys, err := api.NewKeyRing(adminKey, cfg.Auth.Keys, cfg.Partners, a.store)
 	if err != nil {
 		a.closeStorage(context.Background())
@@ -90,7 +95,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	})
 	srv := api.New(api.Options{
 		Store: a.store, Pipeline: a.pipeline, Keys: keys, Metrics: a.metrics, Logger: log,
-		Partners: cfg.Partners, Ownership: cfg.Ownership,
+		Partners: cfg.Partners, Ownership: cfg.Ownership, Mappings: mappings,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, MaxBatchEvents: cfg.HTTP.MaxBatchEvents, Limits: limits,
 		Ready: a.store.Ping,
 	})

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/crossdockhq/crossdock/internal/mapping"
 )
 
 // Partner is an organisation connected to the hub: a carrier, a TMS, a
@@ -266,6 +268,8 @@ func (c Config) validatePartners(bad func(key, format string, args ...any)) {
 			name(mk+".name", m.Name)
 			if strings.TrimSpace(m.JQ) == "" {
 				bad(mk+".jq", "is required: a jq program producing one canonical event or an array of them")
+			} else if _, err := mapping.Compile(mapping.Spec{Partner: p.ID, Name: m.Name, Source: m.JQ, Tables: p.Tables}); err != nil {
+				bad(mk+".jq", "%v", err)
 			}
 			timeout(mk+".timeout", m.Timeout)
 		}
@@ -274,6 +278,8 @@ func (c Config) validatePartners(bad func(key, format string, args ...any)) {
 			name(fk+".name", f.Name)
 			if strings.TrimSpace(f.JQ) == "" {
 				bad(fk+".jq", "is required: a jq program turning one row object into canonical events")
+			} else if _, err := mapping.Compile(mapping.Spec{Partner: p.ID, Name: f.Name, Source: f.JQ, Tables: p.Tables}); err != nil {
+				bad(fk+".jq", "%v", err)
 			}
 			timeout(fk+".timeout", f.Timeout)
 			if !slices.Contains([]string{",", ";", "\t", "|"}, f.Delimiter) {

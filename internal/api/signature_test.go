@@ -1,0 +1,46 @@
+package api
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestVerifySignature(t *testing.T) {
+	t.Parallel()
+	const secret = "a-shared-secret-0123456789"
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	body := []byte(`{"load":"SHP-1"}`)
+	good := Sign(secret, now.Add(-time.Minute), body)
+	other := Sign("another-secret-0123456789", now, body)
+	_, otherV1, _ := strings.Cut(other, ",")
+	for _, c := range []struct {
+		name, header string
+		body         []byte
+		want         string
+	}{
+		{"good", good, body, ""},
+		{"rotation: one of two matches", good + "," + otherV1, body, ""},
+		{"missing", "", body, sigMissing},
+		{"no v1", "t=1", body, sigMalformed},
+		{"no t", "v1=" + strings.Repeat("a", 64), body, sigMalformed},
+		{"not key=value", "garbage", body, sigMalformed},
+		{"short v1", "t=1,v1=abcd", body, sigMalformed},
+		{"too old", Sign(secret, now.Add(-6*time.Minute), body), body, sigExpired},
+		{"from the future", Sign(secret, now.Add(6*time.Minute), body), body, sigExpired},
+		{"other secret", other, body, sigMismatch},
+		{"body changed", good, []byte(`{"load":"SHP-2"}`), sigMismatch},
+		{"timestamp changed", strings.Replace(good, "t=", "t=1", 1), body, sigExpired},
+		{"timestamp shifted in window", strings.Replace(good, "t="+good[2:12], "t="+good[2:11]+"1", 1), body, sigMismatch},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			reason, msg := verifySignature(secret, c.header, c.body, now, 5*time.Minute)
+			if reason != c.want {
+				t.Fatalf("reason %q (%s), want %q", reason, msg, c.want)
+			}
+			if strings.Contains(msg, secret) {
+				t.Fatal("message reveals the secret")
+			}
+		})
+	}
+}
