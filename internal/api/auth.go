@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/crossdockhq/crossdock/internal/config"
+	"github.com/crossdockhq/crossdock/internal/pipeline"
 	"github.com/crossdockhq/crossdock/internal/store"
 )
 
@@ -40,7 +41,7 @@ type Principal struct {
 func (p Principal) Has(scope string) bool { return p.Scopes[scope] }
 
 // PartnerSource is the source a partner's events are sent under.
-func PartnerSource(id string) string { return "partner/" + id }
+func PartnerSource(id string) string { return pipeline.PartnerSource(id) }
 
 type principalKey struct{}
 

@@ -60,8 +60,8 @@ func (s *Server) registerPartnerChannels() {
 		Description: "Any JSON body. The partner's jq mapping from config turns it into one or more canonical events; the hub " +
 			"fills specversion and source (partner/{id}). Answers like POST /api/v1/events. A payload the mapping cannot " +
 			"map (a jq error, a time-out, an output that is not an event) is kept in quarantine and answers 422.",
-		Security: security,
-		Parameters: append(params, &huma.Param{Name: "mapping", In: "path", Required: true, Schema: &huma.Schema{Type: "string"}}),
+		Security:    security,
+		Parameters:  append(params, &huma.Param{Name: "mapping", In: "path", Required: true, Schema: &huma.Schema{Type: "string"}}),
 		RequestBody: &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{"application/json": {Schema: &huma.Schema{}}}},
 		Responses: with(map[string]*huma.Response{
 			"202": {Description: "Per-event results", Content: map[string]*huma.MediaType{"application/json": {Schema: schema(reflect.TypeFor[EventsResponse](), "EventsResponse")}}},
@@ -92,8 +92,8 @@ func (s *Server) registerPartnerChannels() {
 		Description: "A CSV file (text/csv). Columns come from the mapping's declared headers; each good row goes through " +
 			"the mapping's jq program and is applied, each bad row is quarantined and reported with its row number, " +
 			"column and reason. A file whose header lacks required columns answers 422 and is quarantined whole.",
-		Security: security,
-		Parameters: append(params, &huma.Param{Name: "mapping", In: "path", Required: true, Schema: &huma.Schema{Type: "string"}}),
+		Security:    security,
+		Parameters:  append(params, &huma.Param{Name: "mapping", In: "path", Required: true, Schema: &huma.Schema{Type: "string"}}),
 		RequestBody: &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{"text/csv": {Schema: &huma.Schema{Type: "string"}}}},
 		Responses: with(map[string]*huma.Response{
 			"202": {Description: "Row counts and every refused row", Content: map[string]*huma.MediaType{"application/json": {Schema: schema(reflect.TypeFor[FileResponse](), "FileResponse")}}},

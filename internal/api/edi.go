@@ -144,4 +144,3 @@ func (s *Server) postEDI(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusAccepted, out)
 	}
 }
-

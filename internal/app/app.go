@@ -113,7 +113,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		a.closeStorage(context.Background())
 		return nil, fmt.Errorf("app: listen %s: %w", cfg.HTTP.Addr, err)
 	}
-	if err := a.openInputs(); err != nil {
+	err = a.openInputs()
+	if err == nil {
+		err = a.openPartnerInputs(srv)
+	}
+	if err != nil {
 		a.closeInputs()
 		_ = a.listener.Close()
 		a.closeStorage(context.Background())

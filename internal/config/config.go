@@ -67,6 +67,10 @@ type Inputs struct {
 	OsmAnd    OsmAnd    `yaml:"osmand"`
 	Teltonika Teltonika `yaml:"teltonika"`
 	MQTT      MQTT      `yaml:"mqtt"`
+	// NATS are JetStream consumers feeding partner mappings; none by default.
+	NATS []NATSInput `yaml:"nats,omitempty"`
+	// AMQP are RabbitMQ queues feeding partner mappings; none by default.
+	AMQP []AMQPInput `yaml:"amqp,omitempty"`
 }
 
 // OsmAnd is the OsmAnd HTTP input (traccar client apps).

@@ -87,6 +87,10 @@ func TestFullExample(t *testing.T) {
 			}}},
 	}}
 	want.Ownership = Ownership{Orders: []string{}, Customers: []string{}, Locations: []string{}, Precedence: []string{}}
+	want.Inputs.NATS = []NATSInput{{Name: "carrier-events", URL: "nats://127.0.0.1:4222", Stream: "CARRIER", Subjects: []string{"carrier.>"},
+		Durable: "crossdock", Partner: "acme-tms", Mapping: "status"}}
+	want.Inputs.AMQP = []AMQPInput{{Name: "erp-orders", URL: "amqp://guest:guest@127.0.0.1:5672/", Queue: "crossdock.orders", Declare: true,
+		RoutingKeys: []string{}, Prefetch: 100, Partner: "acme-tms", Mapping: "status"}}
 	if !reflect.DeepEqual(full, want) {
 		t.Fatalf("the documented example must state the defaults:\n got %+v\nwant %+v", full, want)
 	}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -143,6 +144,35 @@ type Ownership struct {
 	Precedence []string `yaml:"precedence,omitempty"`
 }
 
+// NATSInput reads a JetStream stream with a durable pull consumer; each
+// message's body goes through a partner's inbound mapping and is
+// acknowledged once its events are committed (or it is quarantined).
+type NATSInput struct {
+	Name          string   `yaml:"name"`           // for logs; unique among broker inputs
+	URL           string   `yaml:"url"`            // nats://host:4222
+	Stream        string   `yaml:"stream"`         // the stream to read
+	Subjects      []string `yaml:"subjects"`       // the stream's subjects, used when creating it
+	CreateStream  bool     `yaml:"create_stream"`  // create the stream (file storage) when missing
+	Durable       string   `yaml:"durable"`        // durable consumer name; default crossdock-{name}
+	FilterSubject string   `yaml:"filter_subject"` // only these subjects; default all
+	Partner       string   `yaml:"partner"`        // a declared partner
+	Mapping       string   `yaml:"mapping"`        // one of its inbound mappings
+}
+
+// AMQPInput consumes a RabbitMQ queue with manual acknowledgement; each
+// message goes through a partner's inbound mapping.
+type AMQPInput struct {
+	Name        string   `yaml:"name"`         // for logs; unique among broker inputs
+	URL         string   `yaml:"url"`          // amqp://user:password@host:5672/vhost
+	Queue       string   `yaml:"queue"`        // the queue to consume
+	Declare     bool     `yaml:"declare"`      // declare the queue (durable) when missing
+	Exchange    string   `yaml:"exchange"`     // bind the queue to this exchange; "" for none
+	RoutingKeys []string `yaml:"routing_keys"` // binding keys; default one empty key
+	Prefetch    int      `yaml:"prefetch"`     // unacknowledged messages in flight; default 100
+	Partner     string   `yaml:"partner"`      // a declared partner
+	Mapping     string   `yaml:"mapping"`      // one of its inbound mappings
+}
+
 // PartnerScopes are the scopes a partner may hold.
 var PartnerScopes = []string{"events:write", "read"}
 
@@ -155,8 +185,19 @@ var (
 // ValidPartnerID reports whether id may name a partner.
 func ValidPartnerID(id string) bool { return partnerIDRE.MatchString(id) }
 
-// withPartnerDefaults fills each partner's defaults in place.
+// withPartnerDefaults fills each partner's (and broker input's) defaults
+// in place.
 func (c *Config) withPartnerDefaults() {
+	for i := range c.Inputs.NATS {
+		if c.Inputs.NATS[i].Durable == "" {
+			c.Inputs.NATS[i].Durable = "crossdock-" + c.Inputs.NATS[i].Name
+		}
+	}
+	for i := range c.Inputs.AMQP {
+		if c.Inputs.AMQP[i].Prefetch == 0 {
+			c.Inputs.AMQP[i].Prefetch = 100
+		}
+	}
 	for i := range c.Partners {
 		p := &c.Partners[i]
 		if p.Name == "" {
@@ -316,6 +357,55 @@ func (c Config) validatePartners(bad func(key, format string, args ...any)) {
 			if _, err := time.LoadLocation(tz); err != nil {
 				bad(k+".edi.time_zone", "unknown time zone %q", tz)
 			}
+		}
+	}
+	brokerNames := map[string]string{}
+	brokerInput := func(key, name, partner, mappingName string) {
+		switch {
+		case !mappingNameRE.MatchString(name):
+			bad(key+".name", "must be 1 to 64 of a-z 0-9 _ . -, got %q", name)
+		case brokerNames[name] != "":
+			bad(key+".name", "duplicate input name %q, also %s", name, brokerNames[name])
+		default:
+			brokerNames[name] = key
+		}
+		i := slices.IndexFunc(c.Partners, func(p Partner) bool { return p.ID == partner })
+		switch {
+		case partner == "":
+			bad(key+".partner", "is required: the partner whose mapping reads the messages")
+		case i < 0:
+			bad(key+".partner", "no partner %q is declared under partners", partner)
+		case !slices.ContainsFunc(c.Partners[i].Inbound, func(m Mapping) bool { return m.Name == mappingName }):
+			bad(key+".mapping", "partner %s has no inbound mapping %q", partner, mappingName)
+		}
+	}
+	for i, n := range c.Inputs.NATS {
+		k := fmt.Sprintf("inputs.nats[%d]", i)
+		brokerInput(k, n.Name, n.Partner, n.Mapping)
+		if u, err := url.Parse(n.URL); n.URL != "" && (err != nil || !slices.Contains([]string{"nats", "tls", "ws", "wss"}, u.Scheme)) {
+			bad(k+".url", "must be nats://host:port (or tls://, ws://, wss://)")
+		}
+		if n.Stream == "" {
+			bad(k+".stream", "is required")
+		}
+		if n.CreateStream && len(n.Subjects) == 0 {
+			bad(k+".subjects", "are required to create the stream")
+		}
+	}
+	for i, a := range c.Inputs.AMQP {
+		k := fmt.Sprintf("inputs.amqp[%d]", i)
+		brokerInput(k, a.Name, a.Partner, a.Mapping)
+		if u, err := url.Parse(a.URL); a.URL != "" && (err != nil || (u.Scheme != "amqp" && u.Scheme != "amqps")) {
+			bad(k+".url", "must be amqp://user:password@host:5672/ (or amqps://)")
+		}
+		if a.Queue == "" {
+			bad(k+".queue", "is required")
+		}
+		if len(a.RoutingKeys) > 0 && a.Exchange == "" {
+			bad(k+".routing_keys", "need an exchange to bind to")
+		}
+		if a.Prefetch < 0 || a.Prefetch > 65535 {
+			bad(k+".prefetch", "must be between 0 and 65535, got %d", a.Prefetch)
 		}
 	}
 	for _, list := range []struct {

@@ -18,6 +18,24 @@ func (c Config) Redacted() Config {
 		c.Inputs.MQTT.Password = "***"
 	}
 	c.Inputs.MQTT.URL = redactURL(c.Inputs.MQTT.URL)
+	if c.Inputs.NATS != nil {
+		ns := make([]NATSInput, len(c.Inputs.NATS))
+		for i, n := range c.Inputs.NATS {
+			n.URL = redactURL(n.URL)
+			n.Subjects = append([]string(nil), n.Subjects...)
+			ns[i] = n
+		}
+		c.Inputs.NATS = ns
+	}
+	if c.Inputs.AMQP != nil {
+		as := make([]AMQPInput, len(c.Inputs.AMQP))
+		for i, a := range c.Inputs.AMQP {
+			a.URL = redactURL(a.URL)
+			a.RoutingKeys = append([]string(nil), a.RoutingKeys...)
+			as[i] = a
+		}
+		c.Inputs.AMQP = as
+	}
 	if c.Partners != nil {
 		ps := make([]Partner, len(c.Partners))
 		for i, p := range c.Partners {

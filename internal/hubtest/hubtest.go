@@ -178,11 +178,18 @@ func (h *Hub) Logs() string { return h.logs.String() }
 
 // Do sends a request with the admin key and returns status and body.
 func (h *Hub) Do(ctx context.Context, method, path, contentType string, body []byte) (int, []byte, error) {
+	return h.DoAs(ctx, AdminKey, method, path, contentType, body)
+}
+
+// DoAs is Do with another key ("" for none).
+func (h *Hub) DoAs(ctx context.Context, key, method, path, contentType string, body []byte) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, method, h.URL+path, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+AdminKey)
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}

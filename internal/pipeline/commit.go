@@ -442,7 +442,11 @@ func (p *Pipeline) reject(pd *pending, it Item, ve *canonical.ValidationError, b
 		return res
 	}
 	source := it.Event.Source
-	if !cleanText(source) {
+	switch {
+	case cleanText(source):
+	case pd.sub.Partner != "":
+		source = PartnerSource(pd.sub.Partner) // a partner's payload is listed under the partner
+	default:
 		source = pd.sub.Principal // never let a bad source keep the payload out of quarantine
 	}
 	errs, _ := json.Marshal(ve.Errors)

@@ -12,6 +12,9 @@ import (
 // input may use it.
 const ReservedSourcePrefix = "crossdock/"
 
+// PartnerSource is the source of a partner's events: partner/{id}.
+func PartnerSource(id string) string { return "partner/" + id }
+
 // IntakeOptions are the rules Parse applies to a request body.
 type IntakeOptions struct {
 	Limits        canonical.Limits
