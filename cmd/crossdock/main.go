@@ -3,6 +3,7 @@
 //	crossdock serve   [-c FILE]   run the hub (embedded SQLite by default)
 //	crossdock check   -c FILE     validate a config file
 //	crossdock bench   [flags]     drive a running hub with generated events
+//	crossdock mapping test ...    try a partner's jq mapping on a payload
 //	crossdock version             print the version
 package main
 
@@ -31,6 +32,8 @@ Usage:
   crossdock serve   [-c FILE]   run the hub (embedded SQLite under ./crossdock-data by default)
   crossdock check   -c FILE     validate a config file; exit 1 naming the bad key
   crossdock bench   [flags]     load-test a running hub over HTTP (crossdock bench -h)
+  crossdock mapping test --config FILE --partner P --mapping M < payload.json
+                                try a partner's jq mapping: prints the canonical events or the error
   crossdock version             print the version
 
 Environment (wins over the config file): CROSSDOCK_CONFIG, CROSSDOCK_HTTP_ADDR,
@@ -54,6 +57,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = check(args[1:], stdout)
 	case "bench":
 		err = runBench(args[1:], stdout, stderr)
+	case "mapping":
+		err = mappingTest(args[1:], os.Stdin, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "crossdock", buildVersion())
 		return 0
