@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/crossdockhq/crossdock/internal/app"
@@ -119,7 +120,16 @@ func check(args []string, stdout io.Writer) error {
 	if *path == "" {
 		return errors.New("check: give a config file with -c FILE")
 	}
-	if _, err := config.Load(*path, func(string) string { return "" }); err != nil {
+	// The file is checked as written: crossdock's own overrides
+	// (CROSSDOCK_*) are ignored, but secrets the file names by variable
+	// (signing.secret_env) are read, since their absence would fail serve.
+	fileOnly := func(k string) string {
+		if strings.HasPrefix(k, "CROSSDOCK_") {
+			return ""
+		}
+		return os.Getenv(k)
+	}
+	if _, err := config.Load(*path, fileOnly); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: ok\n", *path)

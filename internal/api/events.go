@@ -79,14 +79,18 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	ct := r.Header.Get("Content-Type")
-	body, over, err := readLimited(r.Body, s.opt.MaxBodyBytes)
+	limit := s.opt.MaxBodyBytes
+	if c := s.partners.config(p.Partner); c != nil && c.MaxBodyBytes > 0 {
+		limit = c.MaxBodyBytes
+	}
+	body, over, err := readLimited(r.Body, limit)
 	if err != nil {
 		writeProblem(w, r, newProblem(http.StatusBadRequest, "reading the body: "+err.Error()))
 		return
 	}
 	if over {
 		s.quarantineBody(w, r, p, ct, body, true, http.StatusRequestEntityTooLarge,
-			canonical.FieldError{Message: "body exceeds the limit of " + strconv.FormatInt(s.opt.MaxBodyBytes, 10) + " bytes"})
+			canonical.FieldError{Message: "body exceeds the limit of " + strconv.FormatInt(limit, 10) + " bytes"})
 		return
 	}
 	if mt, _, _ := mime.ParseMediaType(ct); !eventContentTypes[mt] {

@@ -243,3 +243,22 @@ func sha256hex(key string) string {
 	sum := sha256.Sum256([]byte(key))
 	return hex.EncodeToString(sum[:])
 }
+
+func TestPartnerBodyLimit(t *testing.T) {
+	t.Parallel()
+	const key = "small-partner-key-0123456789"
+	h := newHubWith(t, hubOptions{
+		partners: []config.Partner{{ID: "small", Name: "Small", Scopes: config.PartnerScopes, MaxBodyBytes: 1024,
+			RateLimit: config.RateLimit{PerSecond: 100, Burst: 100}}},
+		keys: []config.Key{{Name: "small-key", SHA256: sha256hex(key), Partner: "small"}},
+	})
+	big := "[" + ev("o1", "order.released", "SHP-1", 0, orderData) + "," + ev("o2", "order.released", "SHP-2", 0, orderData) + "," +
+		ev("o3", "order.released", "SHP-3", 0, orderData) + "]"
+	r := h.postAs(key, big)
+	if r.status != http.StatusRequestEntityTooLarge || !strings.Contains(string(r.body), "limit of 1024 bytes") || r.json(t)["quarantine_id"] == nil {
+		t.Fatalf("over the partner's limit: %d %s", r.status, r.body)
+	}
+	if r := h.post(big); r.status != http.StatusAccepted {
+		t.Fatalf("the same body from an internal key (64 KiB limit here): %d", r.status)
+	}
+}

@@ -44,3 +44,19 @@ func TestVerifySignature(t *testing.T) {
 		})
 	}
 }
+
+func FuzzVerifySignature(f *testing.F) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	f.Add(Sign("secret-0123456789abcdef", now, []byte("{}")), []byte("{}"))
+	f.Add("t=1,v1=zz,v1=", []byte(""))
+	f.Add(",,,=,t=,v1", []byte("x"))
+	f.Fuzz(func(t *testing.T, header string, body []byte) {
+		reason, msg := verifySignature("secret-0123456789abcdef", header, body, now, 5*time.Minute)
+		if reason == "" && msg != "" || reason != "" && msg == "" {
+			t.Fatalf("reason %q with message %q", reason, msg)
+		}
+		if reason == "" && header != Sign("secret-0123456789abcdef", now, body) && !strings.Contains(header, "v1=") {
+			t.Fatalf("accepted %q", header)
+		}
+	})
+}
