@@ -70,12 +70,14 @@ type Subscriber struct {
 	log    *slog.Logger
 	client paho.Client
 
-	msgs    chan paho.Message
-	mu      sync.Mutex
-	closing bool
-	started bool          // the batcher runs
-	done    chan struct{} // closed when the batcher has stopped
-	stop    chan struct{}
+	msgs       chan paho.Message
+	subscribed chan struct{} // closed once the first subscription is acknowledged
+	subOnce    sync.Once
+	mu         sync.Mutex
+	closing    bool
+	started    bool          // the batcher runs
+	done       chan struct{} // closed when the batcher has stopped
+	stop       chan struct{}
 }
 
 // New returns a Subscriber; it does not connect yet. A nil log discards.
@@ -93,6 +95,7 @@ func New(cfg Config, sink ingest.Sink, log *slog.Logger) (*Subscriber, error) {
 	s := &Subscriber{
 		cfg: cfg, sink: sink, log: log.With("input", Input),
 		msgs: make(chan paho.Message, 4*cfg.MaxBatch), done: make(chan struct{}), stop: make(chan struct{}),
+		subscribed: make(chan struct{}),
 	}
 	opts := paho.NewClientOptions().AddBroker(cfg.URL).SetClientID(cfg.ClientID).
 		SetCleanSession(false).SetAutoAckDisabled(true).
@@ -121,9 +124,15 @@ func (s *Subscriber) onConnect(c paho.Client) {
 	s.log.Info("connected to broker", "topic", s.cfg.Topic)
 	tok := c.Subscribe(s.cfg.Topic, 1, s.handle)
 	go func() {
-		if tok.WaitTimeout(s.cfg.ConnectTimeout) && tok.Error() != nil {
-			s.log.Error("subscribe", "topic", s.cfg.Topic, "err", tok.Error())
+		if !tok.WaitTimeout(s.cfg.ConnectTimeout) {
+			s.log.Error("subscribe: no answer from the broker", "topic", s.cfg.Topic)
+			return
 		}
+		if err := tok.Error(); err != nil {
+			s.log.Error("subscribe", "topic", s.cfg.Topic, "err", err)
+			return
+		}
+		s.subOnce.Do(func() { close(s.subscribed) })
 	}()
 }
 
@@ -144,19 +153,33 @@ func (s *Subscriber) handle(_ paho.Client, m paho.Message) {
 }
 
 // Start connects and starts committing messages. It waits up to
-// ConnectTimeout for the first connection; a broker not reachable by then
+// ConnectTimeout for the first connection and its subscription, so a
+// message published after Start returned reaches even a new session; a
+// broker not reachable by then
 // is logged and retried in the background (with backoff), so the hub runs
 // — and takes positions through its other inputs — while the broker is
 // down. It fails only when the broker refuses the connection (bad
 // credentials, a client id it rejects) or ctx ends.
 func (s *Subscriber) Start(ctx context.Context) error {
 	tok := s.client.Connect()
+	timeout := time.After(s.cfg.ConnectTimeout)
 	select {
 	case <-tok.Done():
 		if err := tok.Error(); err != nil {
 			return fmt.Errorf("mqtt: connect %s: %w", Redact(s.cfg.URL), err)
 		}
-	case <-time.After(s.cfg.ConnectTimeout):
+		// A new session receives only what is published after its
+		// subscription: wait for it, so that messages sent once Start
+		// returned are never missed.
+		select {
+		case <-s.subscribed:
+		case <-timeout:
+			s.log.Warn("subscription not acknowledged yet", "topic", s.cfg.Topic)
+		case <-ctx.Done():
+			s.client.Disconnect(0)
+			return fmt.Errorf("mqtt: subscribe: %w", ctx.Err())
+		}
+	case <-timeout:
 		s.log.Warn("broker not reachable yet; retrying in the background", "url", Redact(s.cfg.URL))
 	case <-ctx.Done():
 		s.client.Disconnect(0)
