@@ -25,7 +25,7 @@ const partnerKey = "e2e-acme-partner-key-0123456789"
 
 // partnerConfig declares partner acme with an inbound status mapping, an
 // order mapping, a positions mapping for brokers and a CSV drop folder.
-func partnerConfig(dropDir, extraInputs string) string {
+func partnerConfig(dropDir, ediDir, extraInputs string) string {
 	sum := sha256.Sum256([]byte(partnerKey))
 	return `auth:
   keys:
@@ -54,6 +54,8 @@ partners:
           - {name: time, header: Time, type: time, required: true}
           - {name: lat, header: Lat, type: number, required: true}
           - {name: lon, header: Lon, type: number, required: true}
+    edi:
+      drop_dir: ` + ediDir + `
 ` + extraInputs
 }
 
@@ -71,8 +73,8 @@ func doAs(t *testing.T, h *hubtest.Hub, key, method, path, ct, body string) (int
 // and isolation from a partner created through the API.
 func TestPartnerOnboarding(t *testing.T) {
 	t.Parallel()
-	drop := t.TempDir()
-	h := hubtest.Start(t, hubtest.Options{Config: partnerConfig(drop, "")})
+	drop, ediDrop := t.TempDir(), t.TempDir()
+	h := hubtest.Start(t, hubtest.Options{Config: partnerConfig(drop, ediDrop, "")})
 	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
 
 	mustDo(t, h, http.MethodPost, "/api/v1/events", tripOrder("SHP-P1", "TRK-P1", at, ""), http.StatusAccepted)
@@ -99,6 +101,20 @@ func TestPartnerOnboarding(t *testing.T) {
 	if st != http.StatusAccepted || json.Unmarshal(b, &edi) != nil || len(edi.Results) == 0 || !strings.HasPrefix(edi.Ack, "ISA") {
 		t.Fatalf("edi: %d %s", st, b)
 	}
+
+	// The same interchange dropped in the EDI folder: imported (its events
+	// are duplicates now), moved to done/, its 997 left in acks/.
+	if err := os.WriteFile(filepath.Join(ediDrop, "in-214.x12"), x214, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the 997 of the dropped interchange", func() bool {
+		ack, err := os.ReadFile(filepath.Join(ediDrop, "acks", "in-214.x12.997"))
+		return err == nil && strings.HasPrefix(string(ack), "ISA") && strings.Contains(string(ack), "*997*")
+	})
+	waitFor(t, 10*time.Second, "the interchange moved to done/", func() bool {
+		m, _ := filepath.Glob(filepath.Join(ediDrop, "done", "*in-214.x12"))
+		return len(m) == 1
+	})
 
 	csv := fmt.Sprintf("Truck,Time,Lat,Lon\nTRK-D1,%s,50.1,8.6\nTRK-D1,%s,50.2,8.7\nTRK-D1,%s,north,8.7\n",
 		at.Format(time.RFC3339), at.Add(time.Minute).Format(time.RFC3339), at.Add(2*time.Minute).Format(time.RFC3339))
@@ -202,7 +218,7 @@ func TestIntegrationBrokersKill9(t *testing.T) {
   amqp:
     - {name: erp, url: %q, queue: %q, partner: acme, mapping: position}
 `, natsURL, stream, subject, amqpURL, queue)
-	h := hubtest.Start(t, hubtest.Options{Config: partnerConfig(t.TempDir(), inputs)})
+	h := hubtest.Start(t, hubtest.Options{Config: partnerConfig(t.TempDir(), t.TempDir(), inputs)})
 	waitFor(t, 20*time.Second, "the stream", func() bool { _, err := js.Stream(context.Background(), stream); return err == nil })
 
 	start := time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Second)

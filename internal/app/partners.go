@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -63,12 +64,68 @@ func (a *App) openPartnerInputs(srv *api.Server) error {
 			if f.DropDir == "" {
 				continue
 			}
-			if err := a.openDropDir(srv, p.ID, f.Name, f.DropDir, p.MaxBodyBytes); err != nil {
+			if err := a.openDropDir(p.ID, "files/"+f.Name, f.DropDir, p.MaxBodyBytes, a.importFile(srv, p.ID, f.Name)); err != nil {
+				return err
+			}
+		}
+		if p.EDI.DropDir != "" {
+			if err := a.openDropDir(p.ID, "edi", p.EDI.DropDir, p.MaxBodyBytes, a.importEDI(srv, p.ID, p.EDI.DropDir)); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// dropped handles one complete file of a drop folder: nil once it is
+// durable, a dropdir.Permanent error when it was refused as a whole (and
+// quarantined), another error to try again later.
+type dropped func(ctx context.Context, name string, body []byte) error
+
+func (a *App) importFile(srv *api.Server, partner, mapping string) dropped {
+	log := a.log.With("input", "dropdir", "partner", partner, "mapping", mapping)
+	return func(ctx context.Context, name string, body []byte) error {
+		out, pr, err := srv.ImportFile(ctx, "dropdir/"+partner, partner, mapping, body, nil)
+		switch {
+		case err != nil:
+			return err
+		case pr != nil:
+			return dropdir.Permanent(errors.New(pr.Detail))
+		}
+		log.InfoContext(ctx, "file imported", "file", name, "rows", out.Rows, "bad", out.Bad, "accepted", out.Accepted, "duplicate", out.Dup)
+		return nil
+	}
+}
+
+// importEDI imports an interchange and writes its 997 to dir/acks, where
+// the partner's SFTP client picks it up.
+func (a *App) importEDI(srv *api.Server, partner, dir string) dropped {
+	log := a.log.With("input", "dropdir", "partner", partner, "channel", "edi")
+	acks := filepath.Join(dir, "acks")
+	return func(ctx context.Context, name string, body []byte) error {
+		out, pr, err := srv.EDI(ctx, "dropdir/"+partner, partner, body, nil)
+		switch {
+		case err != nil:
+			return err
+		case pr != nil:
+			return dropdir.Permanent(errors.New(pr.Detail))
+		}
+		if err := os.MkdirAll(acks, 0o750); err != nil {
+			return fmt.Errorf("acks folder: %w", err)
+		}
+		// Written before the interchange moves to done/: after a crash in
+		// between, the file is imported again (its events are duplicates)
+		// and the 997 written again.
+		tmp := filepath.Join(acks, "."+name+".997.tmp")
+		if err := os.WriteFile(tmp, []byte(out.Ack), 0o640); err != nil {
+			return fmt.Errorf("write 997: %w", err)
+		}
+		if err := os.Rename(tmp, filepath.Join(acks, name+".997")); err != nil {
+			return fmt.Errorf("write 997: %w", err)
+		}
+		log.InfoContext(ctx, "interchange imported", "file", name, "sets", len(out.Results))
+		return nil
+	}
 }
 
 // addBroker registers an input that dials out and runs until stopped.
@@ -93,8 +150,8 @@ func (a *App) addBroker(name, addr string, start func(context.Context) error, st
 // fileLimit bounds a dropped file like the files endpoint does.
 const fileLimit = 64 << 20
 
-// openDropDir watches dir for a partner's CSV files.
-func (a *App) openDropDir(srv *api.Server, partner, mapping, dir string, maxBytes int64) error {
+// openDropDir watches dir for a partner's files and hands each to handle.
+func (a *App) openDropDir(partner, channel, dir string, maxBytes int64, handle dropped) error {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fmt.Errorf("app: drop folder %s: %w", dir, err)
 	}
@@ -102,7 +159,7 @@ func (a *App) openDropDir(srv *api.Server, partner, mapping, dir string, maxByte
 	if maxBytes > 0 {
 		limit = maxBytes
 	}
-	log := a.log.With("input", "dropdir", "partner", partner, "mapping", mapping)
+	log := a.log.With("input", "dropdir", "partner", partner, "channel", channel)
 	w, err := dropdir.New(dropdir.Config{Dir: dir, Logger: log, Handle: func(ctx context.Context, name string, f *os.File) error {
 		body, err := io.ReadAll(io.LimitReader(f, limit+1))
 		if err != nil {
@@ -111,16 +168,7 @@ func (a *App) openDropDir(srv *api.Server, partner, mapping, dir string, maxByte
 		if int64(len(body)) > limit {
 			return dropdir.Permanent(fmt.Errorf("file is over the limit of %d bytes", limit))
 		}
-		ctx = obs.WithCorrelation(ctx, obs.NewCorrelationID())
-		out, pr, err := srv.ImportFile(ctx, "dropdir/"+partner, partner, mapping, body, nil)
-		switch {
-		case err != nil:
-			return err
-		case pr != nil:
-			return dropdir.Permanent(fmt.Errorf("%s", pr.Detail))
-		}
-		log.InfoContext(ctx, "file imported", "file", name, "rows", out.Rows, "bad", out.Bad, "accepted", out.Accepted, "duplicate", out.Dup)
-		return nil
+		return handle(obs.WithCorrelation(ctx, obs.NewCorrelationID()), name, body)
 	}})
 	if err != nil {
 		return fmt.Errorf("app: drop folder %s: %w", dir, err)
@@ -129,7 +177,7 @@ func (a *App) openDropDir(srv *api.Server, partner, mapping, dir string, maxByte
 	done := make(chan struct{})
 	abs, _ := filepath.Abs(dir)
 	a.inputs = append(a.inputs, input{
-		name: "dropdir/" + partner + "/" + mapping, addr: func() string { return abs },
+		name: "dropdir/" + partner + "/" + channel, addr: func() string { return abs },
 		serve: func() error {
 			defer close(done)
 			_ = w.Run(ctx)

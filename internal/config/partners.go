@@ -123,6 +123,10 @@ type Column struct {
 type EDI struct {
 	// TimeZone interprets X12 local times (AT7 time code LT); default UTC.
 	TimeZone string `yaml:"time_zone"`
+	// DropDir, when set, is watched for interchanges (an SFTP landing
+	// folder, say): each is imported like POST .../edi, moved to done/ or
+	// failed/, and its 997 written to acks/NAME.997 below the folder.
+	DropDir string `yaml:"drop_dir"`
 }
 
 // Ownership names the system of record per entity: only those sources may
