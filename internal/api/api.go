@@ -98,6 +98,7 @@ func New(opt Options) *Server {
 	s.registerPartners()
 	s.registerMasterData()
 	s.registerPartnerChannels()
+	s.registerCases()
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, newProblem(http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path))
 	})

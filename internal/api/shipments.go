@@ -154,7 +154,7 @@ func (s *Server) registerShipments() {
 			out := &timelineOut{Body: Timeline{Items: make([]TimelineItem, 0, len(recs))}}
 			for _, e := range recs {
 				out.Body.Items = append(out.Body.Items, TimelineItem{
-					At: e.Time, Kind: "event", Type: e.Type, Source: e.Source, ID: e.ID,
+					At: e.Time, Kind: timelineKind(e), Type: e.Type, Source: e.Source, ID: e.ID,
 					CorrelationID: e.CorrelationID, CausationID: e.CausationID, ReceivedAt: e.ReceivedAt, Detail: e.Data,
 				})
 			}
@@ -250,4 +250,17 @@ func (s *Server) unavailable(ctx context.Context, what string, err error) error 
 	}
 	return huma.ErrorWithHeaders(newProblem(http.StatusServiceUnavailable, what+" not committed; nothing was kept, retry"),
 		http.Header{"Retry-After": {"1"}})
+}
+
+// timelineKind classifies a timeline entry: what the workflow recorded is
+// "case" (cases opened, superseded, resolved) or "workflow" (steps such
+// as billing held), everything else "event".
+func timelineKind(e store.EventRecord) string {
+	if e.Source != pipeline.SourceWorkflow {
+		return "event"
+	}
+	if strings.HasPrefix(e.Type, "case.") {
+		return "case"
+	}
+	return "workflow"
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/crossdockhq/crossdock/internal/store/postgres"
 	"github.com/crossdockhq/crossdock/internal/store/sqlite"
 	"github.com/crossdockhq/crossdock/internal/telemetry"
+	"github.com/crossdockhq/crossdock/internal/workflow"
 )
 
 // AdminKeyFile is the file under the data directory that holds the admin
@@ -90,6 +91,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		Retryable:      retryable,
 		StateCache:     stateCache,
 		Precedence:     shipment.Precedence(cfg.Ownership.Precedence),
+		Workflow:       workflow.Options{DefaultRadiusM: t.DefaultRadiusM},
 		Logger:         log,
 		Metrics:        a.metrics,
 	})

@@ -14,6 +14,7 @@ import (
 	"github.com/crossdockhq/crossdock/internal/shipment"
 	"github.com/crossdockhq/crossdock/internal/store"
 	"github.com/crossdockhq/crossdock/internal/vehicle"
+	"github.com/crossdockhq/crossdock/internal/workflow"
 )
 
 // Sources of the events crossdock derives itself.
@@ -38,6 +39,7 @@ type batchState struct {
 	positions  []store.PositionRecord
 	quarantine []store.QuarantineRecord
 	shares     []store.ShipmentShare
+	cases      map[string]store.CaseRecord // case rows to put, by id
 
 	devices  map[string]string // device id → vehicle id, for the batch's device items
 	knownEv  map[store.EventKey]bool
@@ -99,6 +101,9 @@ func (p *Pipeline) commitBatch(batch []*pending, bs *batchState) error {
 			if err := p.register(ctx, tx, pd, bs); err != nil {
 				return err
 			}
+		}
+		if pd.sub.Resolve != nil {
+			p.resolve(pd, bs)
 		}
 		pd.results = make([]Result, len(pd.sub.Items))
 		for i := range pd.sub.Items {
@@ -236,6 +241,9 @@ func (p *Pipeline) load(ctx context.Context, tx store.Tx, batch []*pending, bs *
 	}
 	shipIDs := map[string]bool{}
 	for _, pd := range batch {
+		if r := pd.sub.Resolve; r != nil {
+			shipIDs[r.ShipmentID] = true
+		}
 		for _, it := range pd.sub.Items {
 			if !bs.isNew(it) {
 				continue
@@ -328,7 +336,7 @@ func (p *Pipeline) loadVehicles(ctx context.Context, tx store.Tx, vehIDs map[str
 }
 
 // register applies a device registration: refused with a
-// *DeviceTakenError (pd.regErr) when another vehicle holds a device.
+// *DeviceTakenError (pd.refused) when another vehicle holds a device.
 func (p *Pipeline) register(ctx context.Context, tx store.Tx, pd *pending, bs *batchState) error {
 	r := pd.sub.Register
 	owners, err := tx.DeviceVehicles(ctx, r.DeviceIDs)
@@ -337,7 +345,7 @@ func (p *Pipeline) register(ctx context.Context, tx store.Tx, pd *pending, bs *b
 	}
 	for _, d := range r.DeviceIDs {
 		if v, ok := owners[d]; ok && v != r.VehicleID {
-			pd.regErr = &DeviceTakenError{DeviceID: d, VehicleID: v}
+			pd.refused = &DeviceTakenError{DeviceID: d, VehicleID: v}
 			return nil
 		}
 	}
@@ -388,10 +396,17 @@ func (p *Pipeline) apply(pd *pending, i int, bs *batchState) Result {
 	if canonical.ShipmentSubject(ev.Type) {
 		st := bs.shipments[ev.Subject]
 		before := st.Status()
+		var cases []workflow.Case
+		if affectsCases(ev.Type) {
+			cases = workflow.Cases(st, p.opt.Workflow)
+		}
 		changed, err := shipment.ApplyRanked(st, ev, it.Data, p.opt.Precedence.Rank(ev.Source))
 		var ve *canonical.ValidationError
 		if errors.As(err, &ve) {
 			return p.reject(pd, it, ve, bs)
+		}
+		if changed && affectsCases(ev.Type) {
+			defer p.flow(st, cases, ev, bs) // after the event's own record, so the timeline reads cause → case
 		}
 		rec.ShipmentID = ev.Subject
 		if pd.sub.Partner != "" {
@@ -532,6 +547,15 @@ func (p *Pipeline) write(ctx context.Context, tx store.Tx, bs *batchState) error
 	if len(bs.positions) > 0 {
 		if err := tx.AppendPositions(ctx, bs.positions); err != nil {
 			return fmt.Errorf("pipeline: append positions: %w", err)
+		}
+	}
+	if len(bs.cases) > 0 {
+		recs := make([]store.CaseRecord, 0, len(bs.cases))
+		for _, c := range bs.cases {
+			recs = append(recs, c)
+		}
+		if err := tx.PutCases(ctx, recs); err != nil {
+			return fmt.Errorf("pipeline: put cases: %w", err)
 		}
 	}
 	if len(bs.shares) > 0 {

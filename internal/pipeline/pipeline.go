@@ -15,6 +15,7 @@ import (
 	"github.com/crossdockhq/crossdock/internal/store"
 	"github.com/crossdockhq/crossdock/internal/telemetry"
 	"github.com/crossdockhq/crossdock/internal/vehicle"
+	"github.com/crossdockhq/crossdock/internal/workflow"
 )
 
 // Item results.
@@ -60,6 +61,8 @@ type Submission struct {
 	// Replay, when set, is the quarantine record being replayed: it is
 	// updated with the outcome instead of a new record being created.
 	Replay *store.QuarantineRecord
+	// Resolve, when set, resolves a case (see ResolveCase).
+	Resolve *Resolution
 	// Register, when set, registers a vehicle's devices in the same
 	// transaction (see RegisterDevices); Items may then be empty.
 	Register *Registration
@@ -100,9 +103,11 @@ type Options struct {
 	Telemetry telemetry.Config
 	// Precedence ranks sources for stop facts (ownership.precedence).
 	Precedence shipment.Precedence
-	Now        func() time.Time // default time.Now
-	Logger     *slog.Logger     // default slog.Default()
-	Metrics    *obs.Metrics     // default: a private registry
+	// Workflow tunes POD validation.
+	Workflow workflow.Options
+	Now      func() time.Time // default time.Now
+	Logger   *slog.Logger     // default slog.Default()
+	Metrics  *obs.Metrics     // default: a private registry
 }
 
 func (o Options) withDefaults() Options {
@@ -149,7 +154,7 @@ type pending struct {
 	enqueued time.Time
 	results  []Result
 	err      error // the batch failed: nothing of it is durable
-	regErr   error // the registration was refused (the rest committed)
+	refused  error // a registration or resolution was refused (the rest committed)
 	vehicle  *vehicle.State
 	done     chan struct{}
 }
@@ -168,7 +173,7 @@ func New(st store.Store, opt Options) *Pipeline {
 // returns ctx's error: the submission may still commit, and a retry will
 // see its events as duplicates.
 func (p *Pipeline) Submit(ctx context.Context, sub Submission) ([]Result, error) {
-	if len(sub.Items) == 0 && sub.Register == nil {
+	if len(sub.Items) == 0 && sub.Register == nil && sub.Resolve == nil {
 		return nil, nil
 	}
 	pd, err := p.run1(ctx, sub)
@@ -224,8 +229,8 @@ func (p *Pipeline) RegisterDevices(ctx context.Context, id string, deviceIDs []s
 	if err != nil {
 		return nil, err
 	}
-	if pd.regErr != nil {
-		return nil, pd.regErr
+	if pd.refused != nil {
+		return nil, pd.refused
 	}
 	return pd.vehicle, nil
 }

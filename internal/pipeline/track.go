@@ -11,6 +11,7 @@ import (
 	"github.com/crossdockhq/crossdock/internal/store"
 	"github.com/crossdockhq/crossdock/internal/telemetry"
 	"github.com/crossdockhq/crossdock/internal/vehicle"
+	"github.com/crossdockhq/crossdock/internal/workflow"
 )
 
 // applyPosition stores a position in the positions table (not the events
@@ -89,16 +90,25 @@ func (p *Pipeline) track(vst *vehicle.State, ev canonical.Event, d *canonical.Te
 			CorrelationID: corr, CausationID: ev.ID, Data: data,
 		}
 		before := st.Status()
-		if changed, err := shipment.ApplyRanked(st, dev, fx.Data, p.opt.Precedence.Rank(dev.Source)); err != nil {
+		var cases []workflow.Case
+		if affectsCases(dev.Type) {
+			cases = workflow.Cases(st, p.opt.Workflow)
+		}
+		changed, err := shipment.ApplyRanked(st, dev, fx.Data, p.opt.Precedence.Rank(dev.Source))
+		if err != nil {
 			p.opt.Logger.Error("apply telemetry event", "err", err, "shipment", sid, "type", fx.Type)
 			continue
-		} else if changed {
+		}
+		if changed {
 			bs.shipDirty[sid] = true
 		}
 		bs.records = append(bs.records, store.EventRecord{
 			Source: dev.Source, ID: dev.ID, Type: dev.Type, Subject: sid, ShipmentID: sid, Time: dev.Time,
 			ReceivedAt: bs.now, CorrelationID: corr, CausationID: dev.CausationID, Data: data,
 		})
+		if changed && affectsCases(dev.Type) {
+			p.flow(st, cases, dev, bs)
+		}
 		if after := st.Status(); after != before {
 			bs.records = append(bs.records, statusChanged(dev, before, after, bs.now))
 		}

@@ -24,6 +24,7 @@ type State struct {
 	Stops      map[string]*Stop `json:"stops,omitempty"`
 	OnTime     *Stamp           `json:"on_time,omitempty"` // latest "back on time" report; clears an earlier Delay
 	Track      *Track           `json:"track,omitempty"`   // what telemetry measured; owned by package telemetry
+	Flow       Flow             `json:"flow,omitzero"`     // cases and billing facts; owned by package workflow
 	// CorrelationID is the correlation id of the earliest order version:
 	// events crossdock derives for the shipment carry it, so its timeline
 	// shares one correlation id end to end whatever the cause's was.
@@ -229,6 +230,8 @@ func ApplyRanked(st *State, ev canonical.Event, data any, rank int) (bool, error
 		}
 		st.Cancelled = &CancelFact{Stamp: stamp, Reason: d.Reason}
 		return true, nil
+	case *canonical.ShipmentException:
+		return st.applyException(stamp, d), nil
 	case *canonical.TenderResponded:
 		if st.Tender != nil && !st.Tender.Stamp.Before(stamp) {
 			return false, nil

@@ -164,6 +164,7 @@ type Store interface {
 	// master data. These are writes outside the pipeline's transactions
 	// (rare, small, administrative); on SQLite they wait for the writer.
 	Directory
+	CaseStore
 
 	// Counts reports row counts for metrics and readiness.
 	Counts(ctx context.Context) (Counts, error)
@@ -218,6 +219,9 @@ type Tx interface {
 	// checked that none belongs to another vehicle; if one does meanwhile,
 	// SetDevices returns ErrConflict.
 	SetDevices(ctx context.Context, vehicleID string, deviceIDs []string) error
+	// PutCases inserts or replaces case records by ID; the columns people
+	// annotate (assignee, comments) are kept as they are.
+	PutCases(ctx context.Context, recs []CaseRecord) error
 	// ShareShipments records that partners may read shipments (already
 	// shared pairs are left as they are).
 	ShareShipments(ctx context.Context, shares []ShipmentShare) error
