@@ -69,13 +69,13 @@ func (e *encoder) isa(senderQ, sender, receiverQ, receiver string, now time.Time
 	}
 	rep := "U"
 	if e.d.Repetition != 0 {
-		rep = string(e.d.Repetition)
+		rep = string([]byte{e.d.Repetition})
 	}
-	es := string(e.d.Element)
+	es := string([]byte{e.d.Element})
 	e.buf.WriteString("ISA" + es + "00" + es + pad("", 10) + es + "00" + es + pad("", 10) + es +
 		pad(senderQ, 2) + es + pad(sender, 15) + es + pad(receiverQ, 2) + es + pad(receiver, 15) + es +
 		now.Format("060102") + es + now.Format("1504") + es + rep + es + version + es +
-		fmt.Sprintf("%09d", control) + es + "0" + es + usage + es + string(e.d.Component))
+		fmt.Sprintf("%09d", control) + es + "0" + es + usage + es + string([]byte{e.d.Component}))
 	e.end()
 }
 
