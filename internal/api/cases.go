@@ -19,7 +19,7 @@ type CaseView struct {
 	ID         string          `json:"id"`
 	ShipmentID string          `json:"shipment_id"`
 	Code       string          `json:"code"`
-	Status     string          `json:"status" enum:"open,resolved,superseded"`
+	Status     string          `json:"status" enum:"open,resolved,superseded,cancelled"`
 	OpenedAt   time.Time       `json:"opened_at"`
 	StopID     string          `json:"stop_id,omitempty"`
 	Detail     string          `json:"detail"`
@@ -44,7 +44,7 @@ type CaseList struct {
 
 type casesIn struct {
 	ShipmentID string `query:"shipment_id" maxLength:"256"`
-	Status     string `query:"status" enum:"open,resolved,superseded,"`
+	Status     string `query:"status" enum:"open,resolved,superseded,cancelled,"`
 	Code       string `query:"code" maxLength:"64"`
 	CustomerID string `query:"customer_id" maxLength:"256"`
 	Carrier    string `query:"carrier" maxLength:"256"`

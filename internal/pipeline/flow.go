@@ -23,6 +23,7 @@ const (
 	TypeCaseOpened     = "case.opened"
 	TypeCaseSuperseded = "case.superseded"
 	TypeCaseResolved   = "case.resolved"
+	TypeCaseCancelled  = "case.cancelled"
 	TypeBillingHeld    = "workflow.billing_held"
 	TypeBillingRelease = "workflow.billing_released"
 )
@@ -31,7 +32,7 @@ const (
 // shipment's cases.
 func affectsCases(typ string) bool {
 	switch typ {
-	case canonical.TypeOrderReleased, canonical.TypeDeliveryCompleted, canonical.TypeShipmentException:
+	case canonical.TypeOrderReleased, canonical.TypeDeliveryCompleted, canonical.TypeShipmentException, canonical.TypeShipmentCancelled:
 		return true
 	}
 	return false
@@ -113,10 +114,15 @@ func (p *Pipeline) flow(st *shipment.State, before []workflow.Case, cause canoni
 		}
 	}
 	for _, c := range before {
-		if !now[c.ID] {
-			p.putCase(st, c, store.CaseSuperseded, cause.Time, bs)
-			p.flowEvent(st, cause, TypeCaseSuperseded, caseData(c), bs)
+		if now[c.ID] || !c.Open() {
+			continue // a resolved case stays resolved
 		}
+		status, typ := store.CaseSuperseded, TypeCaseSuperseded
+		if st.Cancelled != nil {
+			status, typ = store.CaseCancelled, TypeCaseCancelled
+		}
+		p.putCase(st, c, status, cause.Time, bs)
+		p.flowEvent(st, cause, typ, caseData(c), bs)
 	}
 	if hold := workflow.OnHold(after); hold != st.Flow.OnHold {
 		st.Flow.OnHold = hold

@@ -76,3 +76,43 @@ func TestFlowSupersedesCasesOfReplacedPOD(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// Cancelling a shipment cancels its open cases and releases billing;
+// resolved cases stay resolved.
+func TestCancellationCancelsOpenCases(t *testing.T) {
+	t.Parallel()
+	st := openStore(t)
+	p := pipeline.New(st, pipeline.Options{})
+	defer p.Close(context.Background())
+	ctx := context.Background()
+	order := `{"order_id":"SO-1","customer_id":"C","stops":[{"id":"S1","type":"pickup","location":{"lat":50.11,"lon":8.68}},` +
+		`{"id":"S2","type":"delivery","location":{"lat":48.14,"lon":11.58}}]}`
+	if _, err := p.Submit(ctx, pipeline.Submission{Items: []pipeline.Item{
+		item(t, "o1", "order.released", "SHP-X", order),
+		item(t, "p1", "delivery.completed", "SHP-X", `{"stop_id":"S2","signed_by":"","location":{"lat":48.14,"lon":11.58},"exceptions":[{"code":"damaged"}]}`),
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	open, _ := st.Cases(ctx, store.CaseFilter{ShipmentID: "SHP-X", Status: store.CaseOpen})
+	if len(open) != 2 {
+		t.Fatalf("open: %+v", open)
+	}
+	if err := p.ResolveCase(ctx, pipeline.Resolution{CaseID: open[0].ID, ShipmentID: "SHP-X", By: "ops", Resolution: "ok"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Submit(ctx, pipeline.Submission{Items: []pipeline.Item{item(t, "c1", "shipment.cancelled", "SHP-X", `{"reason":"customer"}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	all, _ := st.Cases(ctx, store.CaseFilter{ShipmentID: "SHP-X"})
+	got := map[string]string{}
+	for _, c := range all {
+		got[c.ID] = c.Status
+	}
+	if got[open[0].ID] != store.CaseResolved || got[open[1].ID] != store.CaseCancelled {
+		t.Fatalf("after cancellation: %v", got)
+	}
+	rec, _ := st.Shipment(ctx, "SHP-X")
+	if strings.Contains(string(rec.State), `"on_hold":true`) {
+		t.Fatalf("a cancelled shipment is not on hold: %s", rec.State)
+	}
+}

@@ -16,7 +16,7 @@ type CaseRecord struct {
 	Detail     string
 	Cause      string // "source id" of the report that raised it
 	Blocking   bool
-	Status     string // "open", "resolved" or "superseded"
+	Status     string // "open", "resolved", "superseded" or "cancelled"
 	OpenedAt   time.Time
 	ClosedAt   time.Time // resolved or superseded; zero while open
 	ResolvedBy string
@@ -35,6 +35,7 @@ const (
 	CaseOpen       = "open"
 	CaseResolved   = "resolved"
 	CaseSuperseded = "superseded"
+	CaseCancelled  = "cancelled" // the shipment was cancelled while the case was open
 )
 
 // CaseFilter selects cases, oldest opened first.

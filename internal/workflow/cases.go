@@ -101,7 +101,12 @@ func caseID(shipmentID, code, stopID, cause string) string {
 // location and radius, the order's pieces and its own signer and
 // exceptions. Only the POD the status model kept for a stop counts, so a
 // better POD supersedes the cases of the one it replaced.
+//
+// A cancelled shipment calls for no cases: its open ones are cancelled.
 func Cases(st *shipment.State, o Options) []Case {
+	if st.Cancelled != nil {
+		return nil
+	}
 	o = o.WithDefaults()
 	var out []Case
 	add := func(code, stopID, detail string, cause shipment.Stamp) {

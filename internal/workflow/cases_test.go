@@ -89,6 +89,8 @@ func TestPODValidation(t *testing.T) {
 		{"PODs wait for the order", []event{pod("p2", "app", 60, "S2", "", 0, 0, -1)}, []string{}, false},
 		{"route deviation does not block", []event{order(10), exception("x1", 30, canonical.ExceptionRouteDeviation, "")}, []string{"route_deviation"}, false},
 		{"temperature blocks", []event{order(10), exception("x1", 30, canonical.ExceptionTemperature, "S2")}, []string{"temperature_excursion@S2"}, true},
+		{"a cancelled shipment calls for none", []event{order(10), pod("p2", "app", 60, "S2", "", 48.14, 11.58, -1, "damaged"),
+			mk("c", "erp", 70, canonical.TypeShipmentCancelled, &canonical.ShipmentCancelled{Reason: "customer"})}, []string{}, false},
 		{"an unknown exception code blocks", []event{order(10), pod("p2", "app", 60, "S2", "A", 48.14, 11.58, -1, "wet_pallet")}, []string{"wet_pallet@S2"}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
