@@ -165,6 +165,7 @@ type Store interface {
 	// (rare, small, administrative); on SQLite they wait for the writer.
 	Directory
 	CaseStore
+	InvoiceStore
 
 	// Counts reports row counts for metrics and readiness.
 	Counts(ctx context.Context) (Counts, error)
@@ -219,6 +220,12 @@ type Tx interface {
 	// checked that none belongs to another vehicle; if one does meanwhile,
 	// SetDevices returns ErrConflict.
 	SetDevices(ctx context.Context, vehicleID string, deviceIDs []string) error
+	// NextSequence increments the named counter and returns its new value
+	// (the first is 1). The increment is part of the transaction, so a
+	// rolled-back transaction leaves no gap.
+	NextSequence(ctx context.Context, name string) (int64, error)
+	// PutInvoices inserts or replaces invoice records by ID.
+	PutInvoices(ctx context.Context, recs []InvoiceRecord) error
 	// PutCases inserts or replaces case records by ID; the columns people
 	// annotate (assignee, comments) are kept as they are.
 	PutCases(ctx context.Context, recs []CaseRecord) error

@@ -29,6 +29,8 @@ func Run(t *testing.T, open Opener) {
 	}{
 		{"DialectAndPing", testDialect},
 		{"Cases", testCases},
+		{"Invoices", testInvoices},
+		{"Sequences", testSequences},
 		{"AppendAssignsIncreasingSeq", testAppend},
 		{"ExistingEvents", testExistingEvents},
 		{"AppendConflictRollsBack", testConflict},

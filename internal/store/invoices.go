@@ -1,0 +1,37 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// InvoiceRecord is an invoice as the invoices projection keeps it. Data is
+// the invoice's JSON as the API shows it (owned by package billing and the
+// API); the other fields are copies for filtering.
+type InvoiceRecord struct {
+	ID         string // the invoice number, e.g. INV-2026-000001
+	ShipmentID string
+	CustomerID string
+	Currency   string
+	Total      string // decimal text
+	Status     string // "ready", "posted" or "failed"
+	ERPRef     string
+	Data       []byte
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// InvoiceFilter selects invoices, oldest first.
+type InvoiceFilter struct {
+	ShipmentID string
+	CustomerID string
+	Status     string
+	After      string // id cursor: invoices with a greater id
+	Limit      int    // 1..1000
+}
+
+// InvoiceStore reads invoices; the writer creates them (Tx.PutInvoices).
+type InvoiceStore interface {
+	Invoice(ctx context.Context, id string) (InvoiceRecord, error) // ErrNotFound
+	Invoices(ctx context.Context, f InvoiceFilter) ([]InvoiceRecord, error)
+}

@@ -1,0 +1,88 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/crossdockhq/crossdock/internal/store"
+)
+
+// NextSequence implements store.Tx.
+func (t *tx) NextSequence(ctx context.Context, name string) (int64, error) {
+	var v int64
+	err := t.tx.QueryRowContext(ctx, `INSERT INTO counters (name, value) VALUES (?, 1)
+		ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value`, name).Scan(&v)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: next %s: %w", name, err)
+	}
+	return v, nil
+}
+
+const invoiceCols = `id, shipment_id, customer_id, currency, total, status, erp_ref, data, created_at_ns, updated_at_ns`
+
+// PutInvoices implements store.Tx.
+func (t *tx) PutInvoices(ctx context.Context, recs []store.InvoiceRecord) error {
+	for _, r := range recs {
+		_, err := t.tx.ExecContext(ctx, `INSERT INTO invoices (`+invoiceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET status = excluded.status, erp_ref = excluded.erp_ref, data = excluded.data,
+			updated_at_ns = excluded.updated_at_ns`,
+			r.ID, r.ShipmentID, r.CustomerID, r.Currency, r.Total, r.Status, r.ERPRef, string(r.Data),
+			store.UnixNanos(r.CreatedAt), store.UnixNanos(r.UpdatedAt))
+		if err != nil {
+			return fmt.Errorf("sqlite: put invoice %s: %w", r.ID, err)
+		}
+	}
+	return nil
+}
+
+func scanInvoice(sc interface{ Scan(...any) error }) (store.InvoiceRecord, error) {
+	var r store.InvoiceRecord
+	var data string
+	var created, upd int64
+	err := sc.Scan(&r.ID, &r.ShipmentID, &r.CustomerID, &r.Currency, &r.Total, &r.Status, &r.ERPRef, &data, &created, &upd)
+	r.Data, r.CreatedAt, r.UpdatedAt = []byte(data), store.FromUnixNanos(created), store.FromUnixNanos(upd)
+	return r, err
+}
+
+// Invoice implements store.InvoiceStore.
+func (s *Store) Invoice(ctx context.Context, id string) (store.InvoiceRecord, error) {
+	r, err := scanInvoice(s.r.QueryRowContext(ctx, `SELECT `+invoiceCols+` FROM invoices WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, store.ErrNotFound
+	}
+	if err != nil {
+		return r, fmt.Errorf("sqlite: invoice %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// Invoices implements store.InvoiceStore.
+func (s *Store) Invoices(ctx context.Context, f store.InvoiceFilter) ([]store.InvoiceRecord, error) {
+	where, args := []string{"id > ?"}, []any{f.After}
+	for _, c := range []struct{ col, v string }{{"shipment_id", f.ShipmentID}, {"customer_id", f.CustomerID}, {"status", f.Status}} {
+		if c.v != "" {
+			where, args = append(where, c.col+" = ?"), append(args, c.v)
+		}
+	}
+	args = append(args, store.PageLimit(f.Limit))
+	rows, err := s.r.QueryContext(ctx, `SELECT `+invoiceCols+` FROM invoices WHERE `+strings.Join(where, " AND ")+` ORDER BY id LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: invoices: %w", err)
+	}
+	defer rows.Close()
+	var out []store.InvoiceRecord
+	for rows.Next() {
+		r, err := scanInvoice(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: invoices: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: invoices: %w", err)
+	}
+	return out, nil
+}
