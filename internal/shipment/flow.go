@@ -19,6 +19,26 @@ type Flow struct {
 	// OnHold is true while a case that blocks billing is open; package
 	// workflow sets it after every change.
 	OnHold bool `json:"on_hold,omitempty"`
+	// RatingIssues are problems a rating attempt ran into (no rate card,
+	// an accessorial without a price), by "code at time"; each opens a case.
+	RatingIssues map[string]RatingIssue `json:"rating_issues,omitempty"`
+	// Invoice is set once the shipment is invoiced; it never changes after.
+	Invoice *InvoiceFact `json:"invoice,omitempty"`
+}
+
+// RatingIssue is a reason a rating attempt could not invoice.
+type RatingIssue struct {
+	Code   string    `json:"code"`
+	Detail string    `json:"detail"`
+	At     time.Time `json:"at"` // when the attempt ran
+}
+
+// InvoiceFact records the shipment's invoice.
+type InvoiceFact struct {
+	ID       string    `json:"id"`
+	At       time.Time `json:"at"`
+	Currency string    `json:"currency"`
+	Total    string    `json:"total"`
 }
 
 // ExceptionFact is one shipment.exception report.

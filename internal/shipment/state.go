@@ -153,6 +153,9 @@ func (st *State) Status() string {
 	if st.deliveredVersion() {
 		status = StatusDelivered
 	}
+	if st.Flow.Invoice != nil {
+		status = StatusInvoiced
+	}
 	return status
 }
 

@@ -75,6 +75,9 @@ type TenderView struct {
 // View renders a visible State; updatedAt is the stored commit time.
 func (st *State) View(updatedAt time.Time) View {
 	v := View{ID: st.ID, Status: st.Status(), OnHold: st.Flow.OnHold, UpdatedAt: updatedAt.UTC(), Stops: []StopView{}}
+	if inv := st.Flow.Invoice; inv != nil {
+		v.InvoiceID = &inv.ID
+	}
 	if st.Order != nil {
 		o := st.Order.Data
 		v.OrderID, v.CustomerID = o.OrderID, o.CustomerID

@@ -126,6 +126,10 @@ func Cases(st *shipment.State, o Options) []Case {
 		e := st.Flow.Exceptions[key]
 		add(e.Data.Code, e.Data.StopID, e.Data.Detail, e.Stamp)
 	}
+	for _, key := range sortedKeys(st.Flow.RatingIssues) {
+		r := st.Flow.RatingIssues[key]
+		add(r.Code, "", r.Detail, shipment.Stamp{Time: r.At, Source: "crossdock/workflow", ID: "rating " + key})
+	}
 	slices.SortFunc(out, func(a, b Case) int {
 		if c := a.OpenedAt.Compare(b.OpenedAt); c != 0 {
 			return c
