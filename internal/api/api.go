@@ -17,6 +17,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
+	"github.com/crossdockhq/crossdock/internal/billing"
 	"github.com/crossdockhq/crossdock/internal/canonical"
 	"github.com/crossdockhq/crossdock/internal/config"
 	"github.com/crossdockhq/crossdock/internal/obs"
@@ -35,6 +36,8 @@ type Options struct {
 	Partners       []config.Partner // declared partners: limits, signing, mappings
 	Ownership      config.Ownership // systems of record
 	Mappings       *Mappings        // compiled partner mappings (CompileMappings)
+	Billing        *billing.Engine  // rate cards for quotes; nil when none are configured
+	RoadFactor     float64          // planned distance: straight lines times this; default 1.3
 	Metrics        *obs.Metrics
 	Logger         *slog.Logger
 	MaxBodyBytes   int64 // request body limit; default 4 MiB
@@ -60,6 +63,9 @@ func New(opt Options) *Server {
 	}
 	if opt.MaxBatchEvents <= 0 {
 		opt.MaxBatchEvents = 1000
+	}
+	if opt.RoadFactor <= 0 {
+		opt.RoadFactor = 1.3
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
@@ -99,6 +105,7 @@ func New(opt Options) *Server {
 	s.registerMasterData()
 	s.registerPartnerChannels()
 	s.registerCases()
+	s.registerInvoices()
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, newProblem(http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path))
 	})

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/crossdockhq/crossdock/internal/api"
+	"github.com/crossdockhq/crossdock/internal/billing"
 	"github.com/crossdockhq/crossdock/internal/canonical"
 	"github.com/crossdockhq/crossdock/internal/config"
 	"github.com/crossdockhq/crossdock/internal/obs"
@@ -40,6 +41,7 @@ type hubOptions struct {
 	keys      []config.Key
 	ownership config.Ownership
 	now       func() time.Time
+	billing   *billing.Engine
 }
 
 func newHub(t *testing.T) *hub {
@@ -55,7 +57,7 @@ func newHubWith(t *testing.T, o hubOptions) *hub {
 		t.Fatal(err)
 	}
 	m := obs.NewMetrics()
-	p := pipeline.New(st, pipeline.Options{Metrics: m, StateCache: 1000})
+	p := pipeline.New(st, pipeline.Options{Metrics: m, StateCache: 1000, Billing: o.billing})
 	sum := sha256.Sum256([]byte(readKey))
 	cfgKeys := append([]config.Key{{Name: "reader", SHA256: hex.EncodeToString(sum[:]), Scopes: []string{"read"}}}, o.keys...)
 	for _, pt := range o.partners {
@@ -73,7 +75,7 @@ func newHubWith(t *testing.T, o hubOptions) *hub {
 	}
 	s := api.New(api.Options{
 		Store: st, Pipeline: p, Keys: keys, Metrics: m, MaxBodyBytes: 64 << 10, MaxBatchEvents: 50,
-		Limits: canonical.DefaultLimits(), Ready: st.Ping, Partners: o.partners, Ownership: o.ownership, Now: o.now, Mappings: mappings,
+		Limits: canonical.DefaultLimits(), Ready: st.Ping, Partners: o.partners, Ownership: o.ownership, Now: o.now, Mappings: mappings, Billing: o.billing,
 	})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(func() {

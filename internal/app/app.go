@@ -75,6 +75,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	if a.store.Dialect() == "postgres" {
 		retryable, stateCache = postgres.IsRetryable, 0
 	}
+	rating, err := cfg.Billing.Engine() // checked when the config loaded; nil: rating off
+	if err != nil {
+		a.closeStorage(context.Background())
+		return nil, fmt.Errorf("app: billing: %w", err)
+	}
 	limits := canonical.DefaultLimits()
 	limits.MaxFuture = cfg.Pipeline.MaxFuture.D()
 	t := cfg.Telemetry
@@ -91,13 +96,15 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		Retryable:      retryable,
 		StateCache:     stateCache,
 		Precedence:     shipment.Precedence(cfg.Ownership.Precedence),
-		Workflow:       workflow.Options{DefaultRadiusM: t.DefaultRadiusM},
+		Workflow:       workflow.Options{DefaultRadiusM: t.DefaultRadiusM, PODToleranceM: cfg.Billing.PODToleranceM},
+		Billing:        rating,
+		RatingWait:     cfg.Billing.RatingWait.D(),
 		Logger:         log,
 		Metrics:        a.metrics,
 	})
 	srv := api.New(api.Options{
 		Store: a.store, Pipeline: a.pipeline, Keys: keys, Metrics: a.metrics, Logger: log,
-		Partners: cfg.Partners, Ownership: cfg.Ownership, Mappings: mappings,
+		Partners: cfg.Partners, Ownership: cfg.Ownership, Mappings: mappings, Billing: rating, RoadFactor: t.RoadFactor,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, MaxBatchEvents: cfg.HTTP.MaxBatchEvents, Limits: limits,
 		Ready: a.store.Ping,
 	})

@@ -23,7 +23,9 @@ type Config struct {
 	Partners []Partner `yaml:"partners,omitempty"`
 	// Ownership names the system of record per entity.
 	Ownership Ownership `yaml:"ownership,omitempty"`
-	Log       Log       `yaml:"log"`
+	// Billing prices delivered shipments (rate cards) and says when.
+	Billing Billing `yaml:"billing"`
+	Log     Log     `yaml:"log"`
 }
 
 // Telemetry tunes how positions become milestones and how long raw
@@ -250,7 +252,8 @@ func Default() Config {
 			Teltonika: Teltonika{IdleTimeout: Duration(10 * time.Minute), MaxConnections: 20000},
 			MQTT:      MQTT{ClientID: "crossdock", Topic: "crossdock/telemetry/+"},
 		},
-		Log: Log{Level: "info", Format: "json"},
+		Billing: Billing{Currency: "EUR", TaxRate: "0", RatingWait: Duration(2 * time.Hour), PODToleranceM: 100},
+		Log:     Log{Level: "info", Format: "json"},
 	}
 }
 

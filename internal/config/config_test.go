@@ -87,6 +87,8 @@ func TestFullExample(t *testing.T) {
 			}}},
 	}}
 	want.Ownership = Ownership{Orders: []string{}, Customers: []string{}, Locations: []string{}, Precedence: []string{}}
+	want.Billing.RateCards = []RateCard{{CustomerID: "*", PerKm: "1.20", PerStop: "25.00", Minimum: "150.00", FuelSurchargePct: "8.5",
+		Accessorials: map[string]any{"liftgate": "75.00", "detention_per_hour": "60.00", "detention_free_minutes": uint64(120)}}}
 	want.Inputs.NATS = []NATSInput{{Name: "carrier-events", URL: "nats://127.0.0.1:4222", Stream: "CARRIER", Subjects: []string{"carrier.>"},
 		Durable: "crossdock", Partner: "acme-tms", Mapping: "status"}}
 	want.Inputs.AMQP = []AMQPInput{{Name: "erp-orders", URL: "amqp://guest:guest@127.0.0.1:5672/", Queue: "crossdock.orders", Declare: true,
@@ -218,7 +220,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		"telemetry.retention", "telemetry.default_radius_m", "telemetry.hysteresis_m", "telemetry.max_speed_kph",
 		"telemetry.fallback_speed_kph", "telemetry.road_factor", "telemetry.delay_margin", "telemetry.temperature_grace",
 		"telemetry.route_deviation_m", "telemetry.route_deviation_for", "inputs.teltonika.idle_timeout",
-		"inputs.teltonika.max_connections", "log.level", "log.format",
+		"inputs.teltonika.max_connections", "billing.rating_wait", "log.level", "log.format",
 	}
 	if !slices.Equal(keys, want) {
 		t.Fatalf("the zero Config:\n got %q\nwant %q", keys, want)
@@ -506,5 +508,21 @@ func TestScalarsInStringFieldsStayAsWritten(t *testing.T) {
 	want := []string{"0x10", "0123456789012345678", "007", digits, "1e3", strings.Repeat("1", 64)}
 	if !slices.Equal(got, want) {
 		t.Fatalf("got  %q\nwant %q", got, want)
+	}
+}
+
+func TestBillingPricesAsDecimalText(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load(write(t, "billing:\n  tax_rate: \"0.19\"\n  rate_cards:\n    - customer_id: \"*\"\n      per_km: \"1.10\"\n      accessorials: {liftgate: 1000000.00, detention_per_hour: 60, detention_free_minutes: 90}\n"), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, err := cfg.Billing.Engine(); err != nil || e == nil {
+		t.Fatalf("engine: %v", err)
+	}
+	for v, want := range map[any]string{1000000.00: "1000000", 75.5: "75.5", uint64(120): "120", "75.00": "75.00"} {
+		if got := decimalText(v); got != want {
+			t.Errorf("decimalText(%v) = %q, want %q", v, got, want)
+		}
 	}
 }

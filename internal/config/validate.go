@@ -207,6 +207,7 @@ func (c Config) Validate() error {
 	}
 
 	c.validatePartners(bad)
+	c.validateBilling(bad)
 
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

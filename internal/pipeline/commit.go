@@ -40,6 +40,9 @@ type batchState struct {
 	quarantine []store.QuarantineRecord
 	shares     []store.ShipmentShare
 	cases      map[string]store.CaseRecord // case rows to put, by id
+	rated      map[string]bool             // shipments rated in this batch
+	ratings    []rating                    // to number and invoice when the batch writes
+	invoices   []store.InvoiceRecord
 
 	devices  map[string]string // device id → vehicle id, for the batch's device items
 	knownEv  map[store.EventKey]bool
@@ -405,8 +408,15 @@ func (p *Pipeline) apply(pd *pending, i int, bs *batchState) Result {
 		if errors.As(err, &ve) {
 			return p.reject(pd, it, ve, bs)
 		}
-		if changed && affectsCases(ev.Type) {
-			defer p.flow(st, cases, ev, bs) // after the event's own record, so the timeline reads cause → case
+		if changed {
+			defer func() {
+				// After the event's own record, so the timeline reads
+				// cause → case → rating.
+				if affectsCases(ev.Type) {
+					p.flow(st, cases, ev, bs)
+				}
+				p.maybeRate(st, ev, bs)
+			}()
 		}
 		rec.ShipmentID = ev.Subject
 		if pd.sub.Partner != "" {
@@ -506,6 +516,14 @@ func reason(ve *canonical.ValidationError) string {
 
 // write stores everything the batch produced.
 func (p *Pipeline) write(ctx context.Context, tx store.Tx, bs *batchState) error {
+	if err := p.invoice(ctx, tx, bs); err != nil {
+		return err
+	}
+	if len(bs.invoices) > 0 {
+		if err := tx.PutInvoices(ctx, bs.invoices); err != nil {
+			return fmt.Errorf("pipeline: put invoices: %w", err)
+		}
+	}
 	if len(bs.records) > 0 {
 		if err := tx.AppendEvents(ctx, bs.records); err != nil {
 			return fmt.Errorf("pipeline: append events: %w", err)

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/crossdockhq/crossdock/internal/billing"
 	"github.com/crossdockhq/crossdock/internal/canonical"
 	"github.com/crossdockhq/crossdock/internal/obs"
 	"github.com/crossdockhq/crossdock/internal/shipment"
@@ -105,9 +106,15 @@ type Options struct {
 	Precedence shipment.Precedence
 	// Workflow tunes POD validation.
 	Workflow workflow.Options
-	Now      func() time.Time // default time.Now
-	Logger   *slog.Logger     // default slog.Default()
-	Metrics  *obs.Metrics     // default: a private registry
+	// Billing rates shipments when delivery-to-cash says so; nil turns
+	// rating off (no rate cards configured).
+	Billing *billing.Engine
+	// RatingWait is how long after the last POD a shipment without a
+	// reported departure from its last stop is rated; default 2h.
+	RatingWait time.Duration
+	Now        func() time.Time // default time.Now
+	Logger     *slog.Logger     // default slog.Default()
+	Metrics    *obs.Metrics     // default: a private registry
 }
 
 func (o Options) withDefaults() Options {
@@ -127,6 +134,9 @@ func (o Options) withDefaults() Options {
 		o.Now = time.Now
 	}
 	o.Telemetry = o.Telemetry.WithDefaults()
+	if o.RatingWait <= 0 {
+		o.RatingWait = 2 * time.Hour
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}

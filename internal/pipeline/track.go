@@ -109,6 +109,9 @@ func (p *Pipeline) track(vst *vehicle.State, ev canonical.Event, d *canonical.Te
 		if changed && affectsCases(dev.Type) {
 			p.flow(st, cases, dev, bs)
 		}
+		if changed {
+			p.maybeRate(st, dev, bs)
+		}
 		if after := st.Status(); after != before {
 			bs.records = append(bs.records, statusChanged(dev, before, after, bs.now))
 		}
