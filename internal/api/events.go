@@ -119,8 +119,11 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	if !batch && results[0].Status == pipeline.Rejected {
 		status, what := http.StatusUnprocessableEntity, "the event is invalid"
-		if refused[0] {
+		switch {
+		case refused[0]:
 			status, what = http.StatusForbidden, "the event's source does not own this entity"
+		case results[0].Conflict:
+			status, what = http.StatusConflict, "the event conflicts with the shipment's state"
 		}
 		pr := newProblem(status, what+"; it was kept in quarantine as "+results[0].QuarantineID, results[0].Errors...)
 		pr.QuarantineID = results[0].QuarantineID

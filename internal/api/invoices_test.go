@@ -66,6 +66,11 @@ func TestDeliveryToCash(t *testing.T) {
 			t.Fatalf("lines %s lack %s", lines, code)
 		}
 	}
+	// An invoiced shipment cannot be cancelled.
+	r := h.post(ev("c1", "shipment.cancelled", "SHP-B", 400, `{"reason":"customer"}`))
+	if r.status != http.StatusConflict || !strings.Contains(string(r.body), "is invoiced") || r.json(t)["quarantine_id"] == nil {
+		t.Fatalf("cancelling an invoiced shipment: %d %s", r.status, r.body)
+	}
 	var list struct{ Items []map[string]any }
 	_ = json.Unmarshal(h.get("/api/v1/invoices?shipment_id=SHP-B").body, &list)
 	if len(list.Items) != 1 || list.Items[0]["total"] != inv["total"] {

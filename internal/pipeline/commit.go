@@ -398,6 +398,12 @@ func (p *Pipeline) apply(pd *pending, i int, bs *batchState) Result {
 	var derived []store.EventRecord
 	if canonical.ShipmentSubject(ev.Type) {
 		st := bs.shipments[ev.Subject]
+		if inv := st.Flow.Invoice; inv != nil && ev.Type == canonical.TypeShipmentCancelled {
+			res := p.reject(pd, it, &canonical.ValidationError{Errors: []canonical.FieldError{{Field: "subject",
+				Message: "shipment " + ev.Subject + " is invoiced (" + inv.ID + ") and cannot be cancelled; credit the invoice instead"}}}, bs)
+			res.Conflict = true
+			return res
+		}
 		before := st.Status()
 		var cases []workflow.Case
 		if affectsCases(ev.Type) {

@@ -82,6 +82,10 @@ type Result struct {
 	Status       string                 `json:"status"`
 	Errors       []canonical.FieldError `json:"errors,omitempty"`
 	QuarantineID string                 `json:"quarantine_id,omitempty"`
+	// Conflict marks a rejection because of the shipment's state, not the
+	// event's content (cancelling an invoiced shipment): the API answers a
+	// single such event with 409.
+	Conflict bool `json:"-"`
 }
 
 // Options tune the writer. Zero values take the defaults noted.
