@@ -1,7 +1,10 @@
 package workflow
 
 import (
+	"fmt"
 	"math"
+	"math/rand/v2"
+	"reflect"
 	"testing"
 	"time"
 
@@ -61,5 +64,35 @@ func TestRatingInput(t *testing.T) {
 	st.Track = &shipment.Track{DistanceKm: 371.25}
 	if in := RatingInput(st, 1.3); in.DistanceKm != 371.25 {
 		t.Fatalf("measured km %.2f", in.DistanceKm)
+	}
+}
+
+// The permutation property extended to billing: the same events in any
+// arrival order give the same rating input, hence the same invoice (the
+// engine is a pure function of it; see package billing's property test).
+func TestRatingInputIndependentOfArrivalOrder(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(11, 13))
+	for n := range 200 {
+		evs := []event{order(1 + r.IntN(12))}
+		for i := range 2 + r.IntN(8) {
+			stop := []string{"S1", "S2", "S3"}[r.IntN(3)]
+			code := []string{"arrived", "departed"}[r.IntN(2)]
+			src := []string{"tms", "partner/carrier", "crossdock/telemetry"}[r.IntN(3)]
+			e := milestone(fmt.Sprintf("m%d", i), 20+r.IntN(300), code, stop)
+			e.ev.Source = src
+			evs = append(evs, e)
+		}
+		evs = append(evs, pod("p2", "app", 100+r.IntN(100), "S2", "A", 48.14, 11.58, -1), pod("p3", "app", 150+r.IntN(100), "S3", "B", 48.37, 10.89, -1))
+		want := RatingInput(apply(t, evs...), 1.3)
+		for range 20 {
+			perm := make([]event, len(evs))
+			for i, j := range r.Perm(len(evs)) {
+				perm[i] = evs[j]
+			}
+			if got := RatingInput(apply(t, perm...), 1.3); !reflect.DeepEqual(got, want) {
+				t.Fatalf("set %d: another order gave another rating input:\n%+v\n%+v", n, got, want)
+			}
+		}
 	}
 }
