@@ -80,23 +80,7 @@ func (s *Store) Cases(ctx context.Context, f store.CaseFilter) ([]store.CaseReco
 	}
 	q += ` ORDER BY opened_at_ns, id LIMIT ?`
 	args = append(args, store.PageLimit(f.Limit))
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: cases: %w", err)
-	}
-	defer rows.Close()
-	var out []store.CaseRecord
-	for rows.Next() {
-		c, err := scanCase(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: cases: %w", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: cases: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, s.r, "cases", scanCase, q, args...)
 }
 
 // AnnotateCase implements store.CaseStore on the writer connection.

@@ -67,23 +67,7 @@ func (s *Store) Partner(ctx context.Context, id string) (store.PartnerRecord, er
 
 // Partners implements store.Directory.
 func (s *Store) Partners(ctx context.Context) ([]store.PartnerRecord, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+partnerCols+` FROM partners ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: partners: %w", err)
-	}
-	defer rows.Close()
-	var out []store.PartnerRecord
-	for rows.Next() {
-		p, err := scanPartner(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: partners: %w", err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: partners: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, s.r, "partners", scanPartner, `SELECT `+partnerCols+` FROM partners ORDER BY id`)
 }
 
 // AddKey implements store.Directory.
@@ -128,23 +112,7 @@ func scanKey(sc interface{ Scan(...any) error }) (store.KeyRecord, error) {
 
 // Keys implements store.Directory.
 func (s *Store) Keys(ctx context.Context, partnerID string) ([]store.KeyRecord, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+keyCols+` FROM api_keys WHERE partner_id = ? ORDER BY created_at_ns, prefix`, partnerID)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: keys of %s: %w", partnerID, err)
-	}
-	defer rows.Close()
-	var out []store.KeyRecord
-	for rows.Next() {
-		k, err := scanKey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: keys of %s: %w", partnerID, err)
-		}
-		out = append(out, k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: keys of %s: %w", partnerID, err)
-	}
-	return out, nil
+	return queryAll(ctx, s.r, "keys of "+partnerID, scanKey, `SELECT `+keyCols+` FROM api_keys WHERE partner_id = ? ORDER BY created_at_ns, prefix`, partnerID)
 }
 
 // KeyByDigest implements store.Directory.

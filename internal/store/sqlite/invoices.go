@@ -68,21 +68,5 @@ func (s *Store) Invoices(ctx context.Context, f store.InvoiceFilter) ([]store.In
 		}
 	}
 	args = append(args, store.PageLimit(f.Limit))
-	rows, err := s.r.QueryContext(ctx, `SELECT `+invoiceCols+` FROM invoices WHERE `+strings.Join(where, " AND ")+` ORDER BY id LIMIT ?`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: invoices: %w", err)
-	}
-	defer rows.Close()
-	var out []store.InvoiceRecord
-	for rows.Next() {
-		r, err := scanInvoice(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: invoices: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: invoices: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, s.r, "invoices", scanInvoice, `SELECT `+invoiceCols+` FROM invoices WHERE `+strings.Join(where, " AND ")+` ORDER BY id LIMIT ?`, args...)
 }

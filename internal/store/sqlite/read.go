@@ -58,24 +58,8 @@ func (s *Store) Shipments(ctx context.Context, f store.ShipmentFilter) ([]store.
 		add("(updated_at_ns, id) > (?, ?)", store.UnixNanos(f.After.UpdatedAt), f.After.ID)
 	}
 	args = append(args, store.PageLimit(f.Limit))
-	rows, err := s.r.QueryContext(ctx, `SELECT `+shipmentCols+` FROM shipments WHERE `+strings.Join(where, " AND ")+
+	return queryAll(ctx, s.r, "shipments", scanShipment, `SELECT `+shipmentCols+` FROM shipments WHERE `+strings.Join(where, " AND ")+
 		` ORDER BY updated_at_ns, id LIMIT ?`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: shipments: %w", err)
-	}
-	defer rows.Close()
-	var out []store.ShipmentRecord
-	for rows.Next() {
-		r, err := scanShipment(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: shipments: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: shipments: %w", err)
-	}
-	return out, nil
 }
 
 const eventCols = `seq, source, id, type, subject, shipment_id, time_ns, received_at_ns, correlation_id, causation_id, principal, data`
@@ -106,23 +90,7 @@ func (s *Store) Timeline(ctx context.Context, shipmentID string, after *store.Ti
 	}
 	q += ` ORDER BY time_ns, seq LIMIT ?`
 	args = append(args, store.PageLimit(n))
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: timeline %s: %w", shipmentID, err)
-	}
-	defer rows.Close()
-	var out []store.EventRecord
-	for rows.Next() {
-		e, err := scanEvent(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: timeline %s: %w", shipmentID, err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: timeline %s: %w", shipmentID, err)
-	}
-	return out, nil
+	return queryAll(ctx, s.r, "timeline "+shipmentID, scanEvent, q, args...)
 }
 
 // Event implements store.Store.
@@ -185,23 +153,7 @@ func (s *Store) Quarantine(ctx context.Context, f store.QuarantineFilter) ([]sto
 	}
 	q += ` ORDER BY id DESC LIMIT ?`
 	args = append(args, store.PageLimit(f.Limit))
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: quarantine: %w", err)
-	}
-	defer rows.Close()
-	var out []store.QuarantineRecord
-	for rows.Next() {
-		r, err := scanQuarantine(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: quarantine: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: quarantine: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, s.r, "quarantine", scanQuarantine, q, args...)
 }
 
 // QuarantineItem implements store.Store.
@@ -225,4 +177,26 @@ func (s *Store) Counts(ctx context.Context) (store.Counts, error) {
 		return c, fmt.Errorf("sqlite: counts: %w", err)
 	}
 	return c, nil
+}
+
+// queryAll runs a read query and scans every row; what names the query in
+// errors ("sqlite: what: …").
+func queryAll[T any](ctx context.Context, db *sql.DB, what string, scan func(interface{ Scan(...any) error }) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: %s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: %s: %w", what, err)
+	}
+	return out, nil
 }
