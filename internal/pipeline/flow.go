@@ -32,7 +32,8 @@ const (
 // shipment's cases.
 func affectsCases(typ string) bool {
 	switch typ {
-	case canonical.TypeOrderReleased, canonical.TypeDeliveryCompleted, canonical.TypeShipmentException, canonical.TypeShipmentCancelled:
+	case canonical.TypeOrderReleased, canonical.TypeDeliveryCompleted, canonical.TypeShipmentException, canonical.TypeShipmentCancelled,
+		canonical.TypeShipmentMilestone:
 		return true
 	}
 	return false

@@ -19,6 +19,7 @@ const (
 	CodeMissingSignature = "missing_signature"
 	CodeLocationMismatch = "pod_location_mismatch"
 	CodeShortage         = "shortage"
+	CodeLateArrival      = "late_arrival"
 )
 
 // CodeInfo describes a case code.
@@ -121,6 +122,7 @@ func Cases(st *shipment.State, o Options) []Case {
 	}
 	if st.Order != nil {
 		podCases(st, o, add)
+		lateArrivals(st, add)
 	}
 	for _, key := range sortedKeys(st.Flow.Exceptions) {
 		e := st.Flow.Exceptions[key]
@@ -183,6 +185,20 @@ func podCases(st *shipment.State, o Options, add func(code, stopID, detail strin
 	// a partial delivery is not a shortage yet.
 	if order.Pieces != nil && allPODs && podsWithPieces > 0 && delivered < *order.Pieces {
 		add(CodeShortage, "", fmt.Sprintf("%d of %d pieces delivered", delivered, *order.Pieces), last)
+	}
+}
+
+// lateArrivals opens a late_arrival case for each stop reached after its
+// window closed (operational: it does not block billing).
+func lateArrivals(st *shipment.State, add func(code, stopID, detail string, cause shipment.Stamp)) {
+	for _, stop := range st.Order.Data.Stops {
+		f := st.Stops[stop.ID]
+		if stop.Window == nil || f == nil || f.Arrived == nil || !f.Arrived.Time.After(stop.Window.To) {
+			continue
+		}
+		late := f.Arrived.Time.Sub(stop.Window.To).Round(time.Minute)
+		add(CodeLateArrival, stop.ID, fmt.Sprintf("arrived at stop %s %s after its window closed at %s", stop.ID, late,
+			stop.Window.To.UTC().Format("15:04 MST")), *f.Arrived)
 	}
 }
 

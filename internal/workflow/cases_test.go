@@ -91,6 +91,8 @@ func TestPODValidation(t *testing.T) {
 		{"temperature blocks", []event{order(10), exception("x1", 30, canonical.ExceptionTemperature, "S2")}, []string{"temperature_excursion@S2"}, true},
 		{"a cancelled shipment calls for none", []event{order(10), pod("p2", "app", 60, "S2", "", 48.14, 11.58, -1, "damaged"),
 			mk("c", "erp", 70, canonical.TypeShipmentCancelled, &canonical.ShipmentCancelled{Reason: "customer"})}, []string{}, false},
+		{"arrival after the window: late, not blocking", []event{windowed(), milestone("a2", 200, "arrived", "S2")}, []string{"late_arrival@S2"}, false},
+		{"arrival inside the window", []event{windowed(), milestone("a2", 100, "arrived", "S2")}, []string{}, false},
 		{"an unknown exception code blocks", []event{order(10), pod("p2", "app", 60, "S2", "A", 48.14, 11.58, -1, "wet_pallet")}, []string{"wet_pallet@S2"}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -194,4 +196,12 @@ func TestRegion(t *testing.T) {
 			t.Errorf("Region(%v, %v) = %s, want %s", c.lat, c.lon, got, c.want)
 		}
 	}
+}
+
+// windowed is order(1) with a window on S2 from minute 60 to 120.
+func windowed() event {
+	o := order(1)
+	d := o.data.(*canonical.OrderReleased)
+	d.Stops[1].Window = &canonical.Window{From: t0.Add(time.Hour), To: t0.Add(2 * time.Hour)}
+	return o
 }
