@@ -166,6 +166,7 @@ type Store interface {
 	Directory
 	CaseStore
 	InvoiceStore
+	JobStore
 
 	// Counts reports row counts for metrics and readiness.
 	Counts(ctx context.Context) (Counts, error)
@@ -220,6 +221,13 @@ type Tx interface {
 	// checked that none belongs to another vehicle; if one does meanwhile,
 	// SetDevices returns ErrConflict.
 	SetDevices(ctx context.Context, vehicleID string, deviceIDs []string) error
+	// EnqueueJobs inserts jobs. A job with the same (Kind, Key) is
+	// rescheduled instead: pending again with the new RunAt and Payload (a
+	// running one loses its lease, so its runner cannot mark it done), and
+	// attempts start over when it was done or dead.
+	EnqueueJobs(ctx context.Context, jobs []JobRecord) error
+	// CancelJobs marks the pending jobs of kind with keys done ("cancelled").
+	CancelJobs(ctx context.Context, kind string, keys []string) error
 	// NextSequence increments the named counter and returns its new value
 	// (the first is 1). The increment is part of the transaction, so a
 	// rolled-back transaction leaves no gap.

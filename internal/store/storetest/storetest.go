@@ -31,6 +31,8 @@ func Run(t *testing.T, open Opener) {
 		{"Cases", testCases},
 		{"Invoices", testInvoices},
 		{"Sequences", testSequences},
+		{"Jobs", testJobs},
+		{"JobsClaimedOnce", testJobsClaimedOnce},
 		{"AppendAssignsIncreasingSeq", testAppend},
 		{"ExistingEvents", testExistingEvents},
 		{"AppendConflictRollsBack", testConflict},

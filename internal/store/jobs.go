@@ -1,0 +1,53 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// JobRecord is a unit of deferred work in the jobs table: a timer of the
+// workflow today, an outbound delivery tomorrow. (Kind, Key) is unique: a
+// pending job enqueued again is rescheduled, not duplicated.
+type JobRecord struct {
+	ID            string    // uuid v7
+	Kind          string    // what runs it, e.g. "timer.rate"
+	Key           string    // unique within Kind, e.g. the shipment id
+	Payload       []byte    // JSON for the handler
+	RunAt         time.Time // not before
+	State         string    // JobPending, JobRunning, JobDone or JobDead
+	Attempts      int       // runs started
+	LeaseUntil    time.Time // while running: when another node may take it over
+	LeasedBy      string    // the node running it
+	LastError     string
+	CorrelationID string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// Job states.
+const (
+	JobPending = "pending"
+	JobRunning = "running"
+	JobDone    = "done"
+	JobDead    = "dead"
+)
+
+// JobStore claims and settles jobs; the writer enqueues and cancels them
+// in its transactions (Tx.EnqueueJobs, Tx.CancelJobs), so a job and its
+// cause commit together.
+type JobStore interface {
+	// ClaimJobs takes up to limit jobs of kinds that are due at now —
+	// pending ones, and running ones whose lease expired (a dead node's) —
+	// oldest run_at first, marks them running for lease on behalf of node
+	// and returns them with Attempts counted. Several nodes claiming at
+	// once never get the same job.
+	ClaimJobs(ctx context.Context, kinds []string, now time.Time, lease time.Duration, node string, limit int) ([]JobRecord, error)
+	// CompleteJob marks a job done; RetryJob puts it back to pending for
+	// runAt; KillJob marks it dead. Each fails with ErrConflict when node no
+	// longer holds the job's lease (it expired and another node took it).
+	CompleteJob(ctx context.Context, id, node string, now time.Time) error
+	RetryJob(ctx context.Context, id, node string, runAt time.Time, lastError string, now time.Time) error
+	KillJob(ctx context.Context, id, node, lastError string, now time.Time) error
+	// Job reads one job by kind and key; ErrNotFound when absent.
+	Job(ctx context.Context, kind, key string) (JobRecord, error)
+}

@@ -1,0 +1,120 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/crossdockhq/crossdock/internal/store"
+)
+
+const jobCols = `id, kind, key, payload, run_at_ns, state, attempts, lease_until_ns, leased_by, last_error, correlation_id,
+	created_at_ns, updated_at_ns`
+
+func scanJob(sc pgx.Row) (store.JobRecord, error) {
+	var j store.JobRecord
+	var payload string
+	var runAt, lease, created, upd int64
+	err := sc.Scan(&j.ID, &j.Kind, &j.Key, &payload, &runAt, &j.State, &j.Attempts, &lease, &j.LeasedBy, &j.LastError,
+		&j.CorrelationID, &created, &upd)
+	j.Payload, j.RunAt, j.LeaseUntil = []byte(payload), store.FromUnixNanos(runAt), store.FromUnixNanos(lease)
+	j.CreatedAt, j.UpdatedAt = store.FromUnixNanos(created), store.FromUnixNanos(upd)
+	return j, err
+}
+
+// EnqueueJobs implements store.Tx.
+func (t *tx) EnqueueJobs(ctx context.Context, jobs []store.JobRecord) error {
+	b := &pgx.Batch{}
+	for _, j := range jobs {
+		b.Queue(`INSERT INTO jobs (`+jobCols+`) VALUES ($1, $2, $3, $4, $5, 'pending', 0, 0, '', '', $6, $7, $8)
+			ON CONFLICT (kind, key) DO UPDATE SET payload = excluded.payload, run_at_ns = excluded.run_at_ns,
+			correlation_id = excluded.correlation_id, updated_at_ns = excluded.updated_at_ns,
+			state = 'pending', lease_until_ns = 0, leased_by = '',
+			attempts = CASE WHEN jobs.state IN ('done', 'dead') THEN 0 ELSE jobs.attempts END`,
+			j.ID, j.Kind, j.Key, string(j.Payload), store.UnixNanos(j.RunAt), j.CorrelationID, store.UnixNanos(j.CreatedAt), store.UnixNanos(j.UpdatedAt))
+	}
+	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("postgres: enqueue jobs: %w", err)
+	}
+	return nil
+}
+
+// CancelJobs implements store.Tx.
+func (t *tx) CancelJobs(ctx context.Context, kind string, keys []string) error {
+	if _, err := t.tx.Exec(ctx, `UPDATE jobs SET state = 'done', last_error = 'cancelled' WHERE kind = $1 AND key = ANY($2) AND state = 'pending'`,
+		kind, keys); err != nil {
+		return fmt.Errorf("postgres: cancel %s: %w", kind, err)
+	}
+	return nil
+}
+
+// ClaimJobs implements store.JobStore: FOR UPDATE SKIP LOCKED, so nodes
+// claiming at once each get other jobs.
+func (s *Store) ClaimJobs(ctx context.Context, kinds []string, now time.Time, lease time.Duration, node string, limit int) ([]store.JobRecord, error) {
+	if len(kinds) == 0 || limit <= 0 {
+		return nil, nil
+	}
+	n := store.UnixNanos(now)
+	rows, err := s.pool.Query(ctx, `UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until_ns = $1, leased_by = $2, updated_at_ns = $3
+		WHERE id IN (SELECT id FROM jobs
+			WHERE ((state = 'pending' AND run_at_ns <= $3) OR (state = 'running' AND lease_until_ns <= $3)) AND kind = ANY($4)
+			ORDER BY run_at_ns, created_at_ns, id LIMIT $5 FOR UPDATE SKIP LOCKED)
+		RETURNING `+jobCols, store.UnixNanos(now.Add(lease)), node, n, kinds, limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: claim jobs: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.JobRecord, error) { return scanJob(r) })
+	if err != nil {
+		return nil, fmt.Errorf("postgres: claim jobs: %w", err)
+	}
+	// RETURNING keeps no order: give them in the order they were due.
+	slices.SortFunc(out, func(a, b store.JobRecord) int {
+		return cmp.Or(a.RunAt.Compare(b.RunAt), a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+	})
+	return out, nil
+}
+
+func (s *Store) settle(ctx context.Context, what, id, node, set string, args ...any) error {
+	args = append(args, id, node)
+	tag, err := s.pool.Exec(ctx, `UPDATE jobs SET `+set+fmt.Sprintf(` WHERE id = $%d AND state = 'running' AND leased_by = $%d`, len(args)-1, len(args)), args...)
+	if err != nil {
+		return fmt.Errorf("postgres: %s job %s: %w", what, id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("postgres: %s job %s: lease lost: %w", what, id, store.ErrConflict)
+	}
+	return nil
+}
+
+// CompleteJob implements store.JobStore.
+func (s *Store) CompleteJob(ctx context.Context, id, node string, now time.Time) error {
+	return s.settle(ctx, "complete", id, node, `state = 'done', lease_until_ns = 0, updated_at_ns = $1`, store.UnixNanos(now))
+}
+
+// RetryJob implements store.JobStore.
+func (s *Store) RetryJob(ctx context.Context, id, node string, runAt time.Time, lastError string, now time.Time) error {
+	return s.settle(ctx, "retry", id, node, `state = 'pending', run_at_ns = $1, lease_until_ns = 0, last_error = $2, updated_at_ns = $3`,
+		store.UnixNanos(runAt), lastError, store.UnixNanos(now))
+}
+
+// KillJob implements store.JobStore.
+func (s *Store) KillJob(ctx context.Context, id, node, lastError string, now time.Time) error {
+	return s.settle(ctx, "kill", id, node, `state = 'dead', lease_until_ns = 0, last_error = $1, updated_at_ns = $2`, lastError, store.UnixNanos(now))
+}
+
+// Job implements store.JobStore.
+func (s *Store) Job(ctx context.Context, kind, key string) (store.JobRecord, error) {
+	j, err := scanJob(s.pool.QueryRow(ctx, `SELECT `+jobCols+` FROM jobs WHERE kind = $1 AND key = $2`, kind, key))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return j, store.ErrNotFound
+	}
+	if err != nil {
+		return j, fmt.Errorf("postgres: job %s %s: %w", kind, key, err)
+	}
+	return j, nil
+}

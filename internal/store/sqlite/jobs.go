@@ -1,0 +1,137 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/crossdockhq/crossdock/internal/store"
+)
+
+const jobCols = `id, kind, key, payload, run_at_ns, state, attempts, lease_until_ns, leased_by, last_error, correlation_id,
+	created_at_ns, updated_at_ns`
+
+func scanJob(sc interface{ Scan(...any) error }) (store.JobRecord, error) {
+	var j store.JobRecord
+	var payload string
+	var runAt, lease, created, upd int64
+	err := sc.Scan(&j.ID, &j.Kind, &j.Key, &payload, &runAt, &j.State, &j.Attempts, &lease, &j.LeasedBy, &j.LastError,
+		&j.CorrelationID, &created, &upd)
+	j.Payload, j.RunAt, j.LeaseUntil = []byte(payload), store.FromUnixNanos(runAt), store.FromUnixNanos(lease)
+	j.CreatedAt, j.UpdatedAt = store.FromUnixNanos(created), store.FromUnixNanos(upd)
+	return j, err
+}
+
+// EnqueueJobs implements store.Tx.
+func (t *tx) EnqueueJobs(ctx context.Context, jobs []store.JobRecord) error {
+	for _, j := range jobs {
+		_, err := t.tx.ExecContext(ctx, `INSERT INTO jobs (`+jobCols+`) VALUES (?, ?, ?, ?, ?, 'pending', 0, 0, '', '', ?, ?, ?)
+			ON CONFLICT (kind, key) DO UPDATE SET payload = excluded.payload, run_at_ns = excluded.run_at_ns,
+			correlation_id = excluded.correlation_id, updated_at_ns = excluded.updated_at_ns,
+			state = 'pending', lease_until_ns = 0, leased_by = '',
+			attempts = CASE WHEN jobs.state IN ('done', 'dead') THEN 0 ELSE jobs.attempts END`,
+			j.ID, j.Kind, j.Key, string(j.Payload), store.UnixNanos(j.RunAt), j.CorrelationID, store.UnixNanos(j.CreatedAt), store.UnixNanos(j.UpdatedAt))
+		if err != nil {
+			return fmt.Errorf("sqlite: enqueue %s %s: %w", j.Kind, j.Key, err)
+		}
+	}
+	return nil
+}
+
+// CancelJobs implements store.Tx.
+func (t *tx) CancelJobs(ctx context.Context, kind string, keys []string) error {
+	for _, k := range keys {
+		if _, err := t.tx.ExecContext(ctx, `UPDATE jobs SET state = 'done', last_error = 'cancelled' WHERE kind = ? AND key = ? AND state = 'pending'`,
+			kind, k); err != nil {
+			return fmt.Errorf("sqlite: cancel %s %s: %w", kind, k, err)
+		}
+	}
+	return nil
+}
+
+// ClaimJobs implements store.JobStore: one transaction on the writer
+// connection, so claims never overlap.
+func (s *Store) ClaimJobs(ctx context.Context, kinds []string, now time.Time, lease time.Duration, node string, limit int) ([]store.JobRecord, error) {
+	if len(kinds) == 0 || limit <= 0 {
+		return nil, nil
+	}
+	var out []store.JobRecord
+	err := s.inTx(ctx, "claim jobs", func(tx *sql.Tx) error {
+		args := []any{store.UnixNanos(now), store.UnixNanos(now)}
+		for _, k := range kinds {
+			args = append(args, k)
+		}
+		args = append(args, limit)
+		rows, err := tx.QueryContext(ctx, `SELECT `+jobCols+` FROM jobs
+			WHERE ((state = 'pending' AND run_at_ns <= ?) OR (state = 'running' AND lease_until_ns <= ?))
+			AND kind IN (?`+strings.Repeat(", ?", len(kinds)-1)+`) ORDER BY run_at_ns, created_at_ns, id LIMIT ?`, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			j, err := scanJob(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			out = append(out, j)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		until := store.UnixNanos(now.Add(lease))
+		for i := range out {
+			j := &out[i]
+			j.State, j.Attempts, j.LeaseUntil, j.LeasedBy, j.UpdatedAt = store.JobRunning, j.Attempts+1, now.Add(lease), node, now
+			if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until_ns = ?, leased_by = ?,
+				updated_at_ns = ? WHERE id = ?`, until, node, store.UnixNanos(now), j.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (s *Store) settle(ctx context.Context, what, id, node, set string, args ...any) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE jobs SET `+set+` WHERE id = ? AND state = 'running' AND leased_by = ?`, append(args, id, node)...)
+	if err != nil {
+		return fmt.Errorf("sqlite: %s job %s: %w", what, id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return fmt.Errorf("sqlite: %s job %s: lease lost: %w", what, id, store.ErrConflict)
+	}
+	return nil
+}
+
+// CompleteJob implements store.JobStore.
+func (s *Store) CompleteJob(ctx context.Context, id, node string, now time.Time) error {
+	return s.settle(ctx, "complete", id, node, `state = 'done', lease_until_ns = 0, updated_at_ns = ?`, store.UnixNanos(now))
+}
+
+// RetryJob implements store.JobStore.
+func (s *Store) RetryJob(ctx context.Context, id, node string, runAt time.Time, lastError string, now time.Time) error {
+	return s.settle(ctx, "retry", id, node, `state = 'pending', run_at_ns = ?, lease_until_ns = 0, last_error = ?, updated_at_ns = ?`,
+		store.UnixNanos(runAt), lastError, store.UnixNanos(now))
+}
+
+// KillJob implements store.JobStore.
+func (s *Store) KillJob(ctx context.Context, id, node, lastError string, now time.Time) error {
+	return s.settle(ctx, "kill", id, node, `state = 'dead', lease_until_ns = 0, last_error = ?, updated_at_ns = ?`, lastError, store.UnixNanos(now))
+}
+
+// Job implements store.JobStore.
+func (s *Store) Job(ctx context.Context, kind, key string) (store.JobRecord, error) {
+	j, err := scanJob(s.r.QueryRowContext(ctx, `SELECT `+jobCols+` FROM jobs WHERE kind = ? AND key = ?`, kind, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return j, store.ErrNotFound
+	}
+	if err != nil {
+		return j, fmt.Errorf("sqlite: job %s %s: %w", kind, key, err)
+	}
+	return j, nil
+}

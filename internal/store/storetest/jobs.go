@@ -1,0 +1,140 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crossdockhq/crossdock/internal/store"
+)
+
+func job(kind, key string, runAt time.Duration) store.JobRecord {
+	return store.JobRecord{ID: kind + "/" + key, Kind: kind, Key: key, Payload: []byte(`{"shipment_id":"` + key + `"}`),
+		RunAt: t0.Add(runAt), CorrelationID: "corr", CreatedAt: t0, UpdatedAt: t0}
+}
+
+func enqueue(t *testing.T, st store.Store, jobs ...store.JobRecord) {
+	t.Helper()
+	write(t, st, func(ctx context.Context, tx store.Tx) error { return tx.EnqueueJobs(ctx, jobs) })
+}
+
+func claimIDs(t *testing.T, st store.Store, now time.Duration, node string, kinds ...string) []string {
+	t.Helper()
+	js, err := st.ClaimJobs(context.Background(), kinds, t0.Add(now), time.Minute, node, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{}
+	for _, j := range js {
+		if j.State != store.JobRunning || j.LeasedBy != node || !j.LeaseUntil.Equal(t0.Add(now+time.Minute)) {
+			t.Fatalf("claimed %+v", j)
+		}
+		ids = append(ids, fmt.Sprintf("%s@%d", j.ID, j.Attempts))
+	}
+	return ids
+}
+
+func testJobs(t *testing.T, open Opener) {
+	st, reopen := open(t)
+	ctx := context.Background()
+	enqueue(t, st, job("timer.rate", "SHP-1", time.Hour), job("timer.rate", "SHP-2", 2*time.Hour), job("deliver", "x", 0))
+	if got := claimIDs(t, st, 30*time.Minute, "a", "timer.rate"); len(got) != 0 {
+		t.Fatalf("nothing due yet: %v", got)
+	}
+	// Rescheduling a pending job moves it; it is still one job.
+	enqueue(t, st, job("timer.rate", "SHP-2", 10*time.Minute))
+	if got := fmt.Sprint(claimIDs(t, st, 61*time.Minute, "a", "timer.rate")); got != "[timer.rate/SHP-2@1 timer.rate/SHP-1@1]" {
+		t.Fatalf("due, oldest run_at first: %s", got)
+	}
+	if err := st.CompleteJob(ctx, "timer.rate/SHP-2", "b", t0); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("another node settling: %v", err)
+	}
+	if err := st.CompleteJob(ctx, "timer.rate/SHP-2", "a", t0.Add(62*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RetryJob(ctx, "timer.rate/SHP-1", "a", t0.Add(3*time.Hour), "erp down", t0.Add(62*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	j, err := st.Job(ctx, "timer.rate", "SHP-1")
+	if err != nil || j.State != store.JobPending || j.LastError != "erp down" || !j.RunAt.Equal(t0.Add(3*time.Hour)) || j.Attempts != 1 {
+		t.Fatalf("retried: %+v %v", j, err)
+	}
+	// Cancelled pending jobs are done; a done job enqueued again starts over.
+	write(t, st, func(ctx context.Context, tx store.Tx) error {
+		return tx.CancelJobs(ctx, "timer.rate", []string{"SHP-1", "SHP-9"})
+	})
+	if j, _ := st.Job(ctx, "timer.rate", "SHP-1"); j.State != store.JobDone || j.LastError != "cancelled" {
+		t.Fatalf("cancelled: %+v", j)
+	}
+	enqueue(t, st, job("timer.rate", "SHP-1", 4*time.Hour))
+	if j, _ := st.Job(ctx, "timer.rate", "SHP-1"); j.State != store.JobPending || j.Attempts != 0 {
+		t.Fatalf("enqueued again: %+v", j)
+	}
+	if _, err := st.Job(ctx, "timer.rate", "SHP-9"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("absent: %v", err)
+	}
+
+	// A node that dies holding a lease: after it expires another takes over.
+	if got := fmt.Sprint(claimIDs(t, st, 4*time.Hour, "a", "timer.rate", "deliver")); got != "[deliver/x@1 timer.rate/SHP-1@1]" {
+		t.Fatalf("claim: %s", got)
+	}
+	if got := claimIDs(t, st, 4*time.Hour+30*time.Second, "b", "timer.rate", "deliver"); len(got) != 0 {
+		t.Fatalf("leased jobs are not claimable: %v", got)
+	}
+	if got := fmt.Sprint(claimIDs(t, st, 4*time.Hour+2*time.Minute, "b", "deliver")); got != "[deliver/x@2]" {
+		t.Fatalf("take-over: %s", got)
+	}
+	if err := st.KillJob(ctx, "deliver/x", "a", "too late", t0); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("the old node lost the lease: %v", err)
+	}
+	if err := st.KillJob(ctx, "deliver/x", "b", "400 bad request", t0.Add(5*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	st = reopen()
+	if j, err := st.Job(ctx, "deliver", "x"); err != nil || j.State != store.JobDead || j.LastError != "400 bad request" || j.Attempts != 2 {
+		t.Fatalf("after reopen: %+v %v", j, err)
+	}
+}
+
+// Nodes claiming at once never get the same job.
+func testJobsClaimedOnce(t *testing.T, open Opener) {
+	st, _ := open(t)
+	var jobs []store.JobRecord
+	for i := range 200 {
+		jobs = append(jobs, job("deliver", fmt.Sprint(i), 0))
+	}
+	enqueue(t, st, jobs...)
+	var mu sync.Mutex
+	seen := map[string]string{}
+	var wg sync.WaitGroup
+	for n := range 6 {
+		node := fmt.Sprintf("node-%d", n)
+		wg.Go(func() {
+			for {
+				js, err := st.ClaimJobs(context.Background(), []string{"deliver"}, t0, time.Hour, node, 7)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(js) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, j := range js {
+					if other, ok := seen[j.ID]; ok {
+						t.Errorf("%s claimed by %s and %s", j.ID, other, node)
+					}
+					seen[j.ID] = node
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(seen) != 200 {
+		t.Fatalf("%d of 200 claimed", len(seen))
+	}
+}
