@@ -1,0 +1,224 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/crossdockhq/crossdock/internal/store"
+)
+
+// Handler runs one job. nil: done. Permanent(err): dead at once.
+// RetryAfter(d, err): run again after d (a 429 or 503 asked for it).
+// Any other error: run again after an exponential backoff, dead after
+// MaxAttempts. A panic counts as an error.
+type Handler func(ctx context.Context, job store.JobRecord) error
+
+type permanent struct{ err error }
+
+func (p *permanent) Error() string { return p.err.Error() }
+func (p *permanent) Unwrap() error { return p.err }
+
+// Permanent marks err as not worth retrying.
+func Permanent(err error) error { return &permanent{err} }
+
+type retryAfter struct {
+	d   time.Duration
+	err error
+}
+
+func (r *retryAfter) Error() string { return r.err.Error() }
+func (r *retryAfter) Unwrap() error { return r.err }
+
+// RetryAfter asks for the job to run again after d.
+func RetryAfter(d time.Duration, err error) error { return &retryAfter{d, err} }
+
+// Clock tells the time; tests inject one.
+type Clock interface{ Now() time.Time }
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+// Options tune a Scheduler. Zero values take the defaults noted.
+type Options struct {
+	Node         string        // who holds leases; default hostname-pid
+	Lease        time.Duration // how long a claim is held; default 30s
+	PollInterval time.Duration // how often due jobs are looked for; default 1s
+	Batch        int           // jobs claimed at once; default 100
+	MaxAttempts  int           // runs before a failing job is dead; default 10
+	BackoffMin   time.Duration // first retry delay; default 1s
+	BackoffMax   time.Duration // longest retry delay; default 5m
+	Clock        Clock         // default the system clock
+	Logger       *slog.Logger  // default discards
+}
+
+func (o Options) withDefaults() Options {
+	if o.Node == "" {
+		host, _ := os.Hostname()
+		o.Node = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	if o.Lease <= 0 {
+		o.Lease = 30 * time.Second
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = time.Second
+	}
+	if o.Batch <= 0 {
+		o.Batch = 100
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 10
+	}
+	if o.BackoffMin <= 0 {
+		o.BackoffMin = time.Second
+	}
+	if o.BackoffMax <= 0 {
+		o.BackoffMax = 5 * time.Minute
+	}
+	if o.Clock == nil {
+		o.Clock = systemClock{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Scheduler claims and runs jobs.
+type Scheduler struct {
+	st       store.Store
+	opt      Options
+	mu       sync.Mutex
+	handlers map[string]Handler
+	wake     chan struct{}
+}
+
+// New returns a Scheduler over st; register handlers, then Run.
+func New(st store.Store, opt Options) *Scheduler {
+	return &Scheduler{st: st, opt: opt.withDefaults(), handlers: map[string]Handler{}, wake: make(chan struct{}, 1)}
+}
+
+// Handle registers the handler of kind. Register before Run.
+func (s *Scheduler) Handle(kind string, h Handler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.handlers[kind] = h
+}
+
+// Wake makes Run look for due jobs now rather than at the next poll.
+func (s *Scheduler) Wake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run runs due jobs until ctx ends, then returns once the jobs in hand are
+// settled.
+func (s *Scheduler) Run(ctx context.Context) {
+	t := time.NewTicker(s.opt.PollInterval)
+	defer t.Stop()
+	for {
+		for {
+			n, err := s.RunOnce(ctx)
+			if err != nil && ctx.Err() == nil {
+				s.opt.Logger.Error("run jobs", "err", err)
+			}
+			if n < s.opt.Batch || ctx.Err() != nil {
+				break // drained (or stopping); a full batch means more may be due
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.wake:
+		}
+	}
+}
+
+// RunOnce claims one batch of due jobs, runs them one after the other and
+// records each outcome. It returns how many it claimed.
+func (s *Scheduler) RunOnce(ctx context.Context) (int, error) {
+	s.mu.Lock()
+	kinds := make([]string, 0, len(s.handlers))
+	for k := range s.handlers {
+		kinds = append(kinds, k)
+	}
+	s.mu.Unlock()
+	sort.Strings(kinds)
+	jobs, err := s.st.ClaimJobs(context.WithoutCancel(ctx), kinds, s.opt.Clock.Now(), s.opt.Lease, s.opt.Node, s.opt.Batch)
+	if err != nil {
+		return 0, fmt.Errorf("outbox: claim: %w", err)
+	}
+	var errs []error
+	for _, j := range jobs {
+		if err := s.run(ctx, j); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return len(jobs), errors.Join(errs...)
+}
+
+// run runs one claimed job and settles it. Once claimed, a job is settled
+// even when ctx ends meanwhile (the handler sees ctx's end).
+func (s *Scheduler) run(ctx context.Context, j store.JobRecord) error {
+	s.mu.Lock()
+	h := s.handlers[j.Kind]
+	s.mu.Unlock()
+	herr := s.call(ctx, h, j)
+	settle := context.WithoutCancel(ctx)
+	now := s.opt.Clock.Now()
+	var err error
+	var perm *permanent
+	var after *retryAfter
+	switch {
+	case herr == nil:
+		err = s.st.CompleteJob(settle, j.ID, s.opt.Node, now)
+	case errors.As(herr, &perm):
+		s.opt.Logger.Warn("job dead", "kind", j.Kind, "key", j.Key, "err", herr)
+		err = s.st.KillJob(settle, j.ID, s.opt.Node, herr.Error(), now)
+	case errors.As(herr, &after):
+		err = s.st.RetryJob(settle, j.ID, s.opt.Node, now.Add(after.d), herr.Error(), now)
+	case j.Attempts >= s.opt.MaxAttempts:
+		s.opt.Logger.Warn("job dead after its attempts", "kind", j.Kind, "key", j.Key, "attempts", j.Attempts, "err", herr)
+		err = s.st.KillJob(settle, j.ID, s.opt.Node, herr.Error(), now)
+	default:
+		err = s.st.RetryJob(settle, j.ID, s.opt.Node, now.Add(s.backoff(j.Attempts)), herr.Error(), now)
+	}
+	if errors.Is(err, store.ErrConflict) {
+		return nil // rescheduled meanwhile or taken over: its new owner settles it
+	}
+	if err != nil {
+		return fmt.Errorf("outbox: settle %s %s: %w", j.Kind, j.Key, err)
+	}
+	return nil
+}
+
+// call runs h, turning a panic into an error.
+func (s *Scheduler) call(ctx context.Context, h Handler, j store.JobRecord) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("handler panic: %v", r)
+		}
+	}()
+	return h(ctx, j)
+}
+
+// backoff is the delay before run attempt+1: BackoffMin doubled per
+// attempt, capped at BackoffMax, with ±20 % jitter so failing jobs spread.
+func (s *Scheduler) backoff(attempt int) time.Duration {
+	d := s.opt.BackoffMin
+	for i := 1; i < attempt && d < s.opt.BackoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, s.opt.BackoffMax)
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
