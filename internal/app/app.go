@@ -19,6 +19,7 @@ import (
 	"github.com/crossdockhq/crossdock/internal/canonical"
 	"github.com/crossdockhq/crossdock/internal/config"
 	"github.com/crossdockhq/crossdock/internal/obs"
+	"github.com/crossdockhq/crossdock/internal/outbox"
 	"github.com/crossdockhq/crossdock/internal/pipeline"
 	"github.com/crossdockhq/crossdock/internal/shipment"
 	"github.com/crossdockhq/crossdock/internal/store"
@@ -34,15 +35,16 @@ const AdminKeyFile = "admin.key"
 
 // App is a running hub.
 type App struct {
-	cfg      config.Config
-	log      *slog.Logger
-	metrics  *obs.Metrics
-	store    store.Store
-	pipeline *pipeline.Pipeline
-	server   *http.Server
-	listener net.Listener
-	inputs   []input
-	inputsWG sync.WaitGroup
+	cfg       config.Config
+	log       *slog.Logger
+	metrics   *obs.Metrics
+	store     store.Store
+	pipeline  *pipeline.Pipeline
+	scheduler *outbox.Scheduler // runs workflow timers (and, later, deliveries)
+	server    *http.Server
+	listener  net.Listener
+	inputs    []input
+	inputsWG  sync.WaitGroup
 }
 
 // Open opens the store, starts the writer and binds the listen address. It
@@ -99,9 +101,15 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		Workflow:       workflow.Options{DefaultRadiusM: t.DefaultRadiusM, PODToleranceM: cfg.Billing.PODToleranceM},
 		Billing:        rating,
 		RatingWait:     cfg.Billing.RatingWait.D(),
+		PODOverdue:     cfg.Billing.PODOverdue.D(),
+		OnJobs:         func() { a.scheduler.Wake() },
 		Logger:         log,
 		Metrics:        a.metrics,
 	})
+	a.scheduler = outbox.New(a.store, outbox.Options{Logger: log.With("component", "outbox")})
+	for _, kind := range workflow.TimerKinds {
+		a.scheduler.Handle(kind, func(ctx context.Context, j store.JobRecord) error { return a.pipeline.FireTimer(ctx, j.Kind, j.Key) })
+	}
 	srv := api.New(api.Options{
 		Store: a.store, Pipeline: a.pipeline, Keys: keys, Metrics: a.metrics, Logger: log,
 		Partners: cfg.Partners, Ownership: cfg.Ownership, Mappings: mappings, Billing: rating, RoadFactor: t.RoadFactor,
@@ -218,6 +226,12 @@ func (a *App) Serve(ctx context.Context) error {
 		stopPrune()
 		<-pruned
 	}()
+	sctx0, stopJobs := context.WithCancel(context.Background())
+	jobsDone := make(chan struct{})
+	go func() {
+		defer close(jobsDone)
+		a.scheduler.Run(sctx0)
+	}()
 	var serveErr error
 	select {
 	case <-ctx.Done():
@@ -227,10 +241,16 @@ func (a *App) Serve(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.HTTP.ShutdownTimeout.D())
 	defer cancel()
 	// Inputs first: a device waiting for its acknowledgement gets it, then
-	// the API's in-flight requests finish; both commit before the writer stops.
+	// the API's in-flight requests finish, then the jobs in hand settle;
+	// all commit before the writer stops.
 	a.stopInputs(sctx)
 	if err := a.server.Shutdown(sctx); err != nil {
 		a.log.Error("http shutdown", "err", err)
+	}
+	stopJobs()
+	select {
+	case <-jobsDone:
+	case <-sctx.Done():
 	}
 	a.closeStorage(sctx)
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {

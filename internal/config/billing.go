@@ -21,6 +21,9 @@ type Billing struct {
 	// PODToleranceM is how far beyond a stop's geofence a POD may be taken
 	// before it opens a pod_location_mismatch case; default 100.
 	PODToleranceM float64 `yaml:"pod_tolerance_m"`
+	// PODOverdue is how long after a delivery stop's arrival a missing POD
+	// opens a pod_overdue case (operational, not blocking); default 4h.
+	PODOverdue Duration `yaml:"pod_overdue"`
 }
 
 // RateCard prices one customer's shipments, or every customer's without a
@@ -68,6 +71,9 @@ func (c Config) validateBilling(bad func(key, format string, args ...any)) {
 	}
 	if b.RatingWait.D() < time.Minute || b.RatingWait.D() > 30*24*time.Hour {
 		bad("billing.rating_wait", "must be between 1m and 720h, got %s", short(b.RatingWait.D()))
+	}
+	if b.PODOverdue.D() < time.Minute || b.PODOverdue.D() > 30*24*time.Hour {
+		bad("billing.pod_overdue", "must be between 1m and 720h, got %s", short(b.PODOverdue.D()))
 	}
 	if b.PODToleranceM < 0 || b.PODToleranceM > 10000 {
 		bad("billing.pod_tolerance_m", "must be between 0 and 10000, got %g", b.PODToleranceM)

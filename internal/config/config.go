@@ -252,7 +252,7 @@ func Default() Config {
 			Teltonika: Teltonika{IdleTimeout: Duration(10 * time.Minute), MaxConnections: 20000},
 			MQTT:      MQTT{ClientID: "crossdock", Topic: "crossdock/telemetry/+"},
 		},
-		Billing: Billing{Currency: "EUR", TaxRate: "0", RatingWait: Duration(2 * time.Hour), PODToleranceM: 100},
+		Billing: Billing{Currency: "EUR", TaxRate: "0", RatingWait: Duration(2 * time.Hour), PODToleranceM: 100, PODOverdue: Duration(4 * time.Hour)},
 		Log:     Log{Level: "info", Format: "json"},
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -43,6 +44,8 @@ type batchState struct {
 	rated      map[string]bool             // shipments rated in this batch
 	ratings    []rating                    // to number and invoice when the batch writes
 	invoices   []store.InvoiceRecord
+	jobs       []store.JobRecord   // timers to enqueue or move
+	cancels    map[string][]string // timers to cancel: kind → keys
 
 	devices  map[string]string // device id → vehicle id, for the batch's device items
 	knownEv  map[store.EventKey]bool
@@ -107,6 +110,9 @@ func (p *Pipeline) commitBatch(batch []*pending, bs *batchState) error {
 		}
 		if pd.sub.Resolve != nil {
 			p.resolve(pd, bs)
+		}
+		if pd.sub.Fire != nil {
+			p.fire(pd, bs)
 		}
 		pd.results = make([]Result, len(pd.sub.Items))
 		for i := range pd.sub.Items {
@@ -246,6 +252,10 @@ func (p *Pipeline) load(ctx context.Context, tx store.Tx, batch []*pending, bs *
 	for _, pd := range batch {
 		if r := pd.sub.Resolve; r != nil {
 			shipIDs[r.ShipmentID] = true
+		}
+		if f := pd.sub.Fire; f != nil {
+			id, _ := timerShipment(f.Key)
+			shipIDs[id] = true
 		}
 		for _, it := range pd.sub.Items {
 			if !bs.isNew(it) {
@@ -422,6 +432,7 @@ func (p *Pipeline) apply(pd *pending, i int, bs *batchState) Result {
 					p.flow(st, cases, ev, bs)
 				}
 				p.maybeRate(st, ev, bs)
+				p.schedule(st, bs)
 			}()
 		}
 		rec.ShipmentID = ev.Subject
@@ -530,6 +541,19 @@ func (p *Pipeline) write(ctx context.Context, tx store.Tx, bs *batchState) error
 			return fmt.Errorf("pipeline: put invoices: %w", err)
 		}
 	}
+	if len(bs.jobs) > 0 {
+		if err := tx.EnqueueJobs(ctx, bs.jobs); err != nil {
+			return fmt.Errorf("pipeline: enqueue timers: %w", err)
+		}
+		if p.opt.OnJobs != nil {
+			bs.after = append(bs.after, p.opt.OnJobs)
+		}
+	}
+	for _, kind := range sortedKeys(bs.cancels) {
+		if err := tx.CancelJobs(ctx, kind, bs.cancels[kind]); err != nil {
+			return fmt.Errorf("pipeline: cancel timers: %w", err)
+		}
+	}
 	if len(bs.records) > 0 {
 		if err := tx.AppendEvents(ctx, bs.records); err != nil {
 			return fmt.Errorf("pipeline: append events: %w", err)
@@ -614,5 +638,14 @@ func keysOf(m map[string]bool) []string {
 	for k := range m {
 		out = append(out, k)
 	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
 	return out
 }

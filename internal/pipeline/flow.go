@@ -90,6 +90,7 @@ func (p *Pipeline) resolve(pd *pending, bs *batchState) {
 	cause := canonical.Event{Source: SourceWorkflow, ID: "resolve/" + r.CaseID, Subject: r.ShipmentID, Time: bs.now, CorrelationID: st.CorrelationID}
 	p.flow(st, before, cause, bs)
 	p.maybeRate(st, cause, bs) // the last blocking case resolved: billing resumes
+	p.schedule(st, bs)
 }
 
 // flow commits the difference between the cases st had (before) and the

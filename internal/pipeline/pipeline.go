@@ -64,6 +64,8 @@ type Submission struct {
 	Replay *store.QuarantineRecord
 	// Resolve, when set, resolves a case (see ResolveCase).
 	Resolve *Resolution
+	// Fire, when set, runs a due workflow timer (see FireTimer).
+	Fire *Fire
 	// Register, when set, registers a vehicle's devices in the same
 	// transaction (see RegisterDevices); Items may then be empty.
 	Register *Registration
@@ -116,9 +118,15 @@ type Options struct {
 	// RatingWait is how long after the last POD a shipment without a
 	// reported departure from its last stop is rated; default 2h.
 	RatingWait time.Duration
-	Now        func() time.Time // default time.Now
-	Logger     *slog.Logger     // default slog.Default()
-	Metrics    *obs.Metrics     // default: a private registry
+	// PODOverdue is how long after a delivery stop's arrival a missing POD
+	// opens a pod_overdue case; default 4h.
+	PODOverdue time.Duration
+	// OnJobs is called after a commit that enqueued timers (to wake the
+	// scheduler); nil for none.
+	OnJobs  func()
+	Now     func() time.Time // default time.Now
+	Logger  *slog.Logger     // default slog.Default()
+	Metrics *obs.Metrics     // default: a private registry
 }
 
 func (o Options) withDefaults() Options {
@@ -140,6 +148,9 @@ func (o Options) withDefaults() Options {
 	o.Telemetry = o.Telemetry.WithDefaults()
 	if o.RatingWait <= 0 {
 		o.RatingWait = 2 * time.Hour
+	}
+	if o.PODOverdue <= 0 {
+		o.PODOverdue = 4 * time.Hour
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -187,7 +198,7 @@ func New(st store.Store, opt Options) *Pipeline {
 // returns ctx's error: the submission may still commit, and a retry will
 // see its events as duplicates.
 func (p *Pipeline) Submit(ctx context.Context, sub Submission) ([]Result, error) {
-	if len(sub.Items) == 0 && sub.Register == nil && sub.Resolve == nil {
+	if len(sub.Items) == 0 && sub.Register == nil && sub.Resolve == nil && sub.Fire == nil {
 		return nil, nil
 	}
 	pd, err := p.run1(ctx, sub)

@@ -111,6 +111,7 @@ func (p *Pipeline) track(vst *vehicle.State, ev canonical.Event, d *canonical.Te
 		}
 		if changed {
 			p.maybeRate(st, dev, bs)
+			p.schedule(st, bs)
 		}
 		if after := st.Status(); after != before {
 			bs.records = append(bs.records, statusChanged(dev, before, after, bs.now))

@@ -24,6 +24,16 @@ type Flow struct {
 	RatingIssues map[string]RatingIssue `json:"rating_issues,omitempty"`
 	// Invoice is set once the shipment is invoiced; it never changes after.
 	Invoice *InvoiceFact `json:"invoice,omitempty"`
+	// Timers are the workflow timers scheduled for the shipment, by job
+	// key, with their due time: what is in the jobs table, so a change
+	// writes only timers that moved.
+	Timers map[string]time.Time `json:"timers,omitempty"`
+	// Overdue are stops whose POD had not come when the POD-overdue timer
+	// fired, with when it fired.
+	Overdue map[string]time.Time `json:"overdue,omitempty"`
+	// Missed are stops not reached when their window closed, with when the
+	// timer found it.
+	Missed map[string]time.Time `json:"missed,omitempty"`
 }
 
 // RatingIssue is a reason a rating attempt could not invoice.

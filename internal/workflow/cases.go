@@ -20,6 +20,7 @@ const (
 	CodeLocationMismatch = "pod_location_mismatch"
 	CodeShortage         = "shortage"
 	CodeLateArrival      = "late_arrival"
+	CodePODOverdue       = "pod_overdue"
 )
 
 // CodeInfo describes a case code.
@@ -123,6 +124,7 @@ func Cases(st *shipment.State, o Options) []Case {
 	if st.Order != nil {
 		podCases(st, o, add)
 		lateArrivals(st, add)
+		timerCases(st, add)
 	}
 	for _, key := range sortedKeys(st.Flow.Exceptions) {
 		e := st.Flow.Exceptions[key]
@@ -199,6 +201,29 @@ func lateArrivals(st *shipment.State, add func(code, stopID, detail string, caus
 		late := f.Arrived.Time.Sub(stop.Window.To).Round(time.Minute)
 		add(CodeLateArrival, stop.ID, fmt.Sprintf("arrived at stop %s %s after its window closed at %s", stop.ID, late,
 			stop.Window.To.UTC().Format("15:04 MST")), *f.Arrived)
+	}
+}
+
+// timerCases are what the SLA timers found: a stop still without its POD
+// long after the arrival (pod_overdue) and a stop not reached when its
+// window closed (late_arrival). Each lasts only while its condition does:
+// the POD, or the arrival, supersedes it.
+func timerCases(st *shipment.State, add func(code, stopID, detail string, cause shipment.Stamp)) {
+	for _, stop := range sortedKeys(st.Flow.Overdue) {
+		if f := st.Stops[stop]; f != nil && f.Completed != nil {
+			continue
+		}
+		at := st.Flow.Overdue[stop]
+		add(CodePODOverdue, stop, "no proof of delivery for stop "+stop+" since its arrival",
+			shipment.Stamp{Time: at, Source: "crossdock/workflow", ID: "pod_overdue " + stop})
+	}
+	for _, stop := range sortedKeys(st.Flow.Missed) {
+		if f := st.Stops[stop]; f != nil && f.Arrived != nil {
+			continue
+		}
+		at := st.Flow.Missed[stop]
+		add(CodeLateArrival, stop, "stop "+stop+" not reached when its window closed",
+			shipment.Stamp{Time: at, Source: "crossdock/workflow", ID: "missed " + stop})
 	}
 }
 
