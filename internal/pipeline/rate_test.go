@@ -118,3 +118,29 @@ func TestNoRateCardOpensACase(t *testing.T) {
 		t.Fatalf("shipment %s %s", rec.Status, rec.State)
 	}
 }
+
+// An accessorial the card does not price opens a blocking case, never a
+// zero line.
+func TestUnpricedAccessorialOpensACase(t *testing.T) {
+	t.Parallel()
+	st := openStore(t)
+	p := pipeline.New(st, pipeline.Options{Billing: engine(t, "*")})
+	defer p.Close(context.Background())
+	ctx := context.Background()
+	order := strings.Replace(twoStops, `["liftgate"]`, `["liftgate","tail_lift"]`, 1)
+	res, err := p.Submit(ctx, pipeline.Submission{Items: []pipeline.Item{
+		item(t, "o", "order.released", "SHP-U", order),
+		item(t, "p", "delivery.completed", "SHP-U", `{"stop_id":"S2","signed_by":"A","location":{"lat":48.14,"lon":11.58}}`),
+		item(t, "d", "shipment.milestone", "SHP-U", `{"code":"departed","stop_id":"S2"}`),
+	}})
+	if err != nil || res[2].Status != pipeline.Accepted {
+		t.Fatal(err, res)
+	}
+	cases, _ := st.Cases(ctx, store.CaseFilter{ShipmentID: "SHP-U", Status: store.CaseOpen})
+	if len(cases) != 1 || cases[0].Code != "unpriced_accessorial" || !strings.Contains(cases[0].Detail, "tail_lift") {
+		t.Fatalf("cases %+v", cases)
+	}
+	if invs, _ := st.Invoices(ctx, store.InvoiceFilter{}); len(invs) != 0 {
+		t.Fatalf("invoiced: %+v", invs)
+	}
+}
