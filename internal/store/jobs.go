@@ -20,8 +20,12 @@ type JobRecord struct {
 	LeasedBy      string    // the node running it
 	LastError     string
 	CorrelationID string
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// Group orders jobs: one is claimed only when no job of the same group
+	// created before it is pending or running (FIFO per connector and
+	// shipment). A dead job does not block its group. "" for none.
+	Group     string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Job states.

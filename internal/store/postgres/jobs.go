@@ -14,14 +14,14 @@ import (
 )
 
 const jobCols = `id, kind, key, payload, run_at_ns, state, attempts, lease_until_ns, leased_by, last_error, correlation_id,
-	created_at_ns, updated_at_ns`
+	created_at_ns, updated_at_ns, group_key`
 
 func scanJob(sc pgx.Row) (store.JobRecord, error) {
 	var j store.JobRecord
 	var payload string
 	var runAt, lease, created, upd int64
 	err := sc.Scan(&j.ID, &j.Kind, &j.Key, &payload, &runAt, &j.State, &j.Attempts, &lease, &j.LeasedBy, &j.LastError,
-		&j.CorrelationID, &created, &upd)
+		&j.CorrelationID, &created, &upd, &j.Group)
 	j.Payload, j.RunAt, j.LeaseUntil = []byte(payload), store.FromUnixNanos(runAt), store.FromUnixNanos(lease)
 	j.CreatedAt, j.UpdatedAt = store.FromUnixNanos(created), store.FromUnixNanos(upd)
 	return j, err
@@ -31,12 +31,12 @@ func scanJob(sc pgx.Row) (store.JobRecord, error) {
 func (t *tx) EnqueueJobs(ctx context.Context, jobs []store.JobRecord) error {
 	b := &pgx.Batch{}
 	for _, j := range jobs {
-		b.Queue(`INSERT INTO jobs (`+jobCols+`) VALUES ($1, $2, $3, $4, $5, 'pending', 0, 0, '', '', $6, $7, $8)
+		b.Queue(`INSERT INTO jobs (`+jobCols+`) VALUES ($1, $2, $3, $4, $5, 'pending', 0, 0, '', '', $6, $7, $8, $9)
 			ON CONFLICT (kind, key) DO UPDATE SET payload = excluded.payload, run_at_ns = excluded.run_at_ns,
 			correlation_id = excluded.correlation_id, updated_at_ns = excluded.updated_at_ns,
 			state = 'pending', lease_until_ns = 0, leased_by = '',
 			attempts = CASE WHEN jobs.state IN ('done', 'dead') THEN 0 ELSE jobs.attempts END`,
-			j.ID, j.Kind, j.Key, string(j.Payload), store.UnixNanos(j.RunAt), j.CorrelationID, store.UnixNanos(j.CreatedAt), store.UnixNanos(j.UpdatedAt))
+			j.ID, j.Kind, j.Key, string(j.Payload), store.UnixNanos(j.RunAt), j.CorrelationID, store.UnixNanos(j.CreatedAt), store.UnixNanos(j.UpdatedAt), j.Group)
 	}
 	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("postgres: enqueue jobs: %w", err)
@@ -63,6 +63,8 @@ func (s *Store) ClaimJobs(ctx context.Context, kinds []string, now time.Time, le
 	rows, err := s.pool.Query(ctx, `UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until_ns = $1, leased_by = $2, updated_at_ns = $3
 		WHERE id IN (SELECT id FROM jobs
 			WHERE ((state = 'pending' AND run_at_ns <= $3) OR (state = 'running' AND lease_until_ns <= $3)) AND kind = ANY($4)
+			AND (group_key = '' OR NOT EXISTS (SELECT 1 FROM jobs e WHERE e.group_key = jobs.group_key
+				AND e.state IN ('pending', 'running') AND (e.created_at_ns < jobs.created_at_ns OR (e.created_at_ns = jobs.created_at_ns AND e.id < jobs.id))))
 			ORDER BY run_at_ns, created_at_ns, id LIMIT $5 FOR UPDATE SKIP LOCKED)
 		RETURNING `+jobCols, store.UnixNanos(now.Add(lease)), node, n, kinds, limit)
 	if err != nil {

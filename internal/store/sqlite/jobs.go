@@ -12,14 +12,14 @@ import (
 )
 
 const jobCols = `id, kind, key, payload, run_at_ns, state, attempts, lease_until_ns, leased_by, last_error, correlation_id,
-	created_at_ns, updated_at_ns`
+	created_at_ns, updated_at_ns, group_key`
 
 func scanJob(sc interface{ Scan(...any) error }) (store.JobRecord, error) {
 	var j store.JobRecord
 	var payload string
 	var runAt, lease, created, upd int64
 	err := sc.Scan(&j.ID, &j.Kind, &j.Key, &payload, &runAt, &j.State, &j.Attempts, &lease, &j.LeasedBy, &j.LastError,
-		&j.CorrelationID, &created, &upd)
+		&j.CorrelationID, &created, &upd, &j.Group)
 	j.Payload, j.RunAt, j.LeaseUntil = []byte(payload), store.FromUnixNanos(runAt), store.FromUnixNanos(lease)
 	j.CreatedAt, j.UpdatedAt = store.FromUnixNanos(created), store.FromUnixNanos(upd)
 	return j, err
@@ -28,12 +28,12 @@ func scanJob(sc interface{ Scan(...any) error }) (store.JobRecord, error) {
 // EnqueueJobs implements store.Tx.
 func (t *tx) EnqueueJobs(ctx context.Context, jobs []store.JobRecord) error {
 	for _, j := range jobs {
-		_, err := t.tx.ExecContext(ctx, `INSERT INTO jobs (`+jobCols+`) VALUES (?, ?, ?, ?, ?, 'pending', 0, 0, '', '', ?, ?, ?)
+		_, err := t.tx.ExecContext(ctx, `INSERT INTO jobs (`+jobCols+`) VALUES (?, ?, ?, ?, ?, 'pending', 0, 0, '', '', ?, ?, ?, ?)
 			ON CONFLICT (kind, key) DO UPDATE SET payload = excluded.payload, run_at_ns = excluded.run_at_ns,
 			correlation_id = excluded.correlation_id, updated_at_ns = excluded.updated_at_ns,
 			state = 'pending', lease_until_ns = 0, leased_by = '',
 			attempts = CASE WHEN jobs.state IN ('done', 'dead') THEN 0 ELSE jobs.attempts END`,
-			j.ID, j.Kind, j.Key, string(j.Payload), store.UnixNanos(j.RunAt), j.CorrelationID, store.UnixNanos(j.CreatedAt), store.UnixNanos(j.UpdatedAt))
+			j.ID, j.Kind, j.Key, string(j.Payload), store.UnixNanos(j.RunAt), j.CorrelationID, store.UnixNanos(j.CreatedAt), store.UnixNanos(j.UpdatedAt), j.Group)
 		if err != nil {
 			return fmt.Errorf("sqlite: enqueue %s %s: %w", j.Kind, j.Key, err)
 		}
@@ -67,7 +67,10 @@ func (s *Store) ClaimJobs(ctx context.Context, kinds []string, now time.Time, le
 		args = append(args, limit)
 		rows, err := tx.QueryContext(ctx, `SELECT `+jobCols+` FROM jobs
 			WHERE ((state = 'pending' AND run_at_ns <= ?) OR (state = 'running' AND lease_until_ns <= ?))
-			AND kind IN (?`+strings.Repeat(", ?", len(kinds)-1)+`) ORDER BY run_at_ns, created_at_ns, id LIMIT ?`, args...)
+			AND kind IN (?`+strings.Repeat(", ?", len(kinds)-1)+`)
+			AND (group_key = '' OR NOT EXISTS (SELECT 1 FROM jobs e WHERE e.group_key = jobs.group_key
+				AND e.state IN ('pending', 'running') AND (e.created_at_ns < jobs.created_at_ns OR (e.created_at_ns = jobs.created_at_ns AND e.id < jobs.id))))
+			ORDER BY run_at_ns, created_at_ns, id LIMIT ?`, args...)
 		if err != nil {
 			return err
 		}

@@ -138,3 +138,36 @@ func testJobsClaimedOnce(t *testing.T, open Opener) {
 		t.Fatalf("%d of 200 claimed", len(seen))
 	}
 }
+
+// A job waits while an earlier job of its group is pending or running; a
+// dead one does not hold the group up.
+func testJobsFIFO(t *testing.T, open Opener) {
+	st, _ := open(t)
+	ctx := context.Background()
+	g := func(key string, created, runAt time.Duration) store.JobRecord {
+		j := job("deliver", key, runAt)
+		j.Group, j.CreatedAt = "erp|SHP-1", t0.Add(created)
+		return j
+	}
+	other := job("deliver", "other", 0)
+	other.Group = "erp|SHP-2"
+	enqueue(t, st, g("1", 0, time.Hour), g("2", time.Second, 0), g("3", 2*time.Second, 0), other)
+	if got := fmt.Sprint(claimIDs(t, st, time.Minute, "a", "deliver")); got != "[deliver/other@1]" {
+		t.Fatalf("job 1 not due: its group waits: %s", got)
+	}
+	if err := st.CompleteJob(ctx, "deliver/other", "a", t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(claimIDs(t, st, time.Hour, "a", "deliver")); got != "[deliver/1@1]" {
+		t.Fatalf("job 1 due: %s", got)
+	}
+	if got := claimIDs(t, st, time.Hour+time.Second, "b", "deliver"); len(got) != 0 {
+		t.Fatalf("while job 1 runs: %v", got)
+	}
+	if err := st.KillJob(ctx, "deliver/1", "a", "400", t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(claimIDs(t, st, time.Hour+2*time.Second, "b", "deliver")); got != "[deliver/2@1]" {
+		t.Fatalf("after job 1 died, job 2 (job 3 waits for it): %s", got)
+	}
+}

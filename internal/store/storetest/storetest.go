@@ -33,6 +33,7 @@ func Run(t *testing.T, open Opener) {
 		{"Sequences", testSequences},
 		{"Jobs", testJobs},
 		{"JobsClaimedOnce", testJobsClaimedOnce},
+		{"JobsFIFO", testJobsFIFO},
 		{"AppendAssignsIncreasingSeq", testAppend},
 		{"ExistingEvents", testExistingEvents},
 		{"AppendConflictRollsBack", testConflict},
