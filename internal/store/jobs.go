@@ -54,4 +54,20 @@ type JobStore interface {
 	KillJob(ctx context.Context, id, node, lastError string, now time.Time) error
 	// Job reads one job by kind and key; ErrNotFound when absent.
 	Job(ctx context.Context, kind, key string) (JobRecord, error)
+	// JobByID reads one job; ErrNotFound when absent.
+	JobByID(ctx context.Context, id string) (JobRecord, error)
+	// Jobs lists jobs of a kind, newest first.
+	Jobs(ctx context.Context, f JobFilter) ([]JobRecord, error)
+	// ResetJob puts a dead job back to pending, due at runAt with its
+	// attempts counted from zero; ErrNotFound when no dead job has id.
+	ResetJob(ctx context.Context, id string, runAt time.Time) error
+}
+
+// JobFilter selects jobs of one kind, newest first.
+type JobFilter struct {
+	Kind      string   // required
+	States    []string // any of these; none: all
+	KeyPrefix string   // keys starting with it (e.g. "erp|"); "" for all
+	Before    string   // id cursor: jobs with a smaller id
+	Limit     int      // 1..1000
 }

@@ -120,3 +120,56 @@ func (s *Store) Job(ctx context.Context, kind, key string) (store.JobRecord, err
 	}
 	return j, nil
 }
+
+// JobByID implements store.JobStore.
+func (s *Store) JobByID(ctx context.Context, id string) (store.JobRecord, error) {
+	j, err := scanJob(s.pool.QueryRow(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return j, store.ErrNotFound
+	}
+	if err != nil {
+		return j, fmt.Errorf("postgres: job %s: %w", id, err)
+	}
+	return j, nil
+}
+
+// Jobs implements store.JobStore.
+func (s *Store) Jobs(ctx context.Context, f store.JobFilter) ([]store.JobRecord, error) {
+	q, args := `SELECT `+jobCols+` FROM jobs WHERE kind = $1`, []any{f.Kind}
+	if len(f.States) > 0 {
+		args = append(args, f.States)
+		q += fmt.Sprintf(` AND state = ANY($%d)`, len(args))
+	}
+	if f.KeyPrefix != "" {
+		args = append(args, f.KeyPrefix)
+		q += fmt.Sprintf(` AND starts_with(key, $%d)`, len(args))
+	}
+	if f.Before != "" {
+		args = append(args, f.Before)
+		q += fmt.Sprintf(` AND id < $%d`, len(args))
+	}
+	args = append(args, store.PageLimit(f.Limit))
+	q += fmt.Sprintf(` ORDER BY id DESC LIMIT $%d`, len(args))
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: jobs: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.JobRecord, error) { return scanJob(r) })
+	if err != nil {
+		return nil, fmt.Errorf("postgres: jobs: %w", err)
+	}
+	return out, nil
+}
+
+// ResetJob implements store.JobStore.
+func (s *Store) ResetJob(ctx context.Context, id string, runAt time.Time) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE jobs SET state = 'pending', attempts = 0, run_at_ns = $1, lease_until_ns = 0, leased_by = '',
+		updated_at_ns = $1 WHERE id = $2 AND state = 'dead'`, store.UnixNanos(runAt), id)
+	if err != nil {
+		return fmt.Errorf("postgres: reset job %s: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}

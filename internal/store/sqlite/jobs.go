@@ -138,3 +138,50 @@ func (s *Store) Job(ctx context.Context, kind, key string) (store.JobRecord, err
 	}
 	return j, nil
 }
+
+// JobByID implements store.JobStore.
+func (s *Store) JobByID(ctx context.Context, id string) (store.JobRecord, error) {
+	j, err := scanJob(s.r.QueryRowContext(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return j, store.ErrNotFound
+	}
+	if err != nil {
+		return j, fmt.Errorf("sqlite: job %s: %w", id, err)
+	}
+	return j, nil
+}
+
+// Jobs implements store.JobStore.
+func (s *Store) Jobs(ctx context.Context, f store.JobFilter) ([]store.JobRecord, error) {
+	q, args := `SELECT `+jobCols+` FROM jobs WHERE kind = ?`, []any{f.Kind}
+	if len(f.States) > 0 {
+		q += ` AND state IN (?` + strings.Repeat(", ?", len(f.States)-1) + `)`
+		for _, st := range f.States {
+			args = append(args, st)
+		}
+	}
+	if f.KeyPrefix != "" {
+		q += ` AND substr(key, 1, ?) = ?`
+		args = append(args, len(f.KeyPrefix), f.KeyPrefix)
+	}
+	if f.Before != "" {
+		q += ` AND id < ?`
+		args = append(args, f.Before)
+	}
+	q += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, store.PageLimit(f.Limit))
+	return queryAll(ctx, s.r, "jobs", scanJob, q, args...)
+}
+
+// ResetJob implements store.JobStore.
+func (s *Store) ResetJob(ctx context.Context, id string, runAt time.Time) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE jobs SET state = 'pending', attempts = 0, run_at_ns = ?, lease_until_ns = 0, leased_by = '',
+		updated_at_ns = ? WHERE id = ? AND state = 'dead'`, store.UnixNanos(runAt), store.UnixNanos(runAt), id)
+	if err != nil {
+		return fmt.Errorf("sqlite: reset job %s: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}

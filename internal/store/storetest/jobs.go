@@ -171,3 +171,54 @@ func testJobsFIFO(t *testing.T, open Opener) {
 		t.Fatalf("after job 1 died, job 2 (job 3 waits for it): %s", got)
 	}
 }
+
+func testJobsListAndReset(t *testing.T, open Opener) {
+	st, _ := open(t)
+	ctx := context.Background()
+	enqueue(t, st, job("deliver", "erp|a", 0), job("deliver", "erp|b", 0), job("deliver", "portal|c", 0), job("timer.rate", "x", 0))
+	claimIDs(t, st, 0, "n", "deliver")
+	if err := st.KillJob(ctx, "deliver/erp|a", "n", "400", t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CompleteJob(ctx, "deliver/erp|b", "n", t0); err != nil {
+		t.Fatal(err)
+	}
+	list := func(f store.JobFilter) string {
+		t.Helper()
+		js, err := st.Jobs(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, j := range js {
+			ids = append(ids, j.ID)
+		}
+		return fmt.Sprint(ids)
+	}
+	for _, c := range []struct {
+		f    store.JobFilter
+		want string
+	}{
+		{store.JobFilter{Kind: "deliver"}, "[deliver/portal|c deliver/erp|b deliver/erp|a]"},
+		{store.JobFilter{Kind: "deliver", States: []string{store.JobDead}}, "[deliver/erp|a]"},
+		{store.JobFilter{Kind: "deliver", KeyPrefix: "erp|"}, "[deliver/erp|b deliver/erp|a]"},
+		{store.JobFilter{Kind: "deliver", Before: "deliver/erp|b", Limit: 5}, "[deliver/erp|a]"},
+	} {
+		if got := list(c.f); got != c.want {
+			t.Errorf("%+v: %s, want %s", c.f, got, c.want)
+		}
+	}
+	if err := st.ResetJob(ctx, "deliver/erp|b", t0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("only dead jobs reset: %v", err)
+	}
+	if err := st.ResetJob(ctx, "deliver/erp|a", t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	j, err := st.JobByID(ctx, "deliver/erp|a")
+	if err != nil || j.State != store.JobPending || j.Attempts != 0 || !j.RunAt.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("reset: %+v %v", j, err)
+	}
+	if _, err := st.JobByID(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("absent: %v", err)
+	}
+}

@@ -34,6 +34,7 @@ func Run(t *testing.T, open Opener) {
 		{"Jobs", testJobs},
 		{"JobsClaimedOnce", testJobsClaimedOnce},
 		{"JobsFIFO", testJobsFIFO},
+		{"JobsListAndReset", testJobsListAndReset},
 		{"AppendAssignsIncreasingSeq", testAppend},
 		{"ExistingEvents", testExistingEvents},
 		{"AppendConflictRollsBack", testConflict},
