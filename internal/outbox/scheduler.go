@@ -39,6 +39,21 @@ func (r *retryAfter) Unwrap() error { return r.err }
 // RetryAfter asks for the job to run again after d.
 func RetryAfter(d time.Duration, err error) error { return &retryAfter{d, err} }
 
+// IsPermanent reports whether err was marked Permanent.
+func IsPermanent(err error) bool {
+	var p *permanent
+	return errors.As(err, &p)
+}
+
+// RetryDelay returns the delay RetryAfter asked for, if it did.
+func RetryDelay(err error) (time.Duration, bool) {
+	var r *retryAfter
+	if errors.As(err, &r) {
+		return r.d, true
+	}
+	return 0, false
+}
+
 // Clock tells the time; tests inject one.
 type Clock interface{ Now() time.Time }
 

@@ -1,0 +1,55 @@
+package connector
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/crossdockhq/crossdock/internal/store"
+)
+
+// Delivery is one event for one connector.
+type Delivery struct {
+	// ID is stable for the (connector, event) pair, across retries and
+	// restarts: destinations receive it as Idempotency-Key and can drop a
+	// repeat.
+	ID            string
+	Event         store.EventRecord
+	CorrelationID string
+	Attempt       int // 1 for the first try
+}
+
+// Connector delivers events to one destination.
+type Connector interface {
+	// Name is the connector's name from the config.
+	Name() string
+	// Deliver sends d. nil: the destination has it (a repeat with the same
+	// ID must be harmless). Errors: see the package documentation.
+	Deliver(ctx context.Context, d Delivery) error
+}
+
+// CloudEvent is the JSON form of a stored event, as connectors send it.
+type CloudEvent struct {
+	SpecVersion     string          `json:"specversion"`
+	ID              string          `json:"id"`
+	Source          string          `json:"source"`
+	Type            string          `json:"type"`
+	Subject         string          `json:"subject,omitempty"`
+	Time            time.Time       `json:"time"`
+	DataContentType string          `json:"datacontenttype"`
+	CorrelationID   string          `json:"correlationid,omitempty"`
+	CausationID     string          `json:"causationid,omitempty"`
+	Data            json.RawMessage `json:"data"`
+}
+
+// Body is the event as a CloudEvent JSON document.
+func Body(e store.EventRecord) ([]byte, error) {
+	data := json.RawMessage(e.Data)
+	if len(data) == 0 {
+		data = json.RawMessage(`{}`)
+	}
+	return json.Marshal(CloudEvent{
+		SpecVersion: "1.0", ID: e.ID, Source: e.Source, Type: e.Type, Subject: e.Subject, Time: e.Time.UTC(),
+		DataContentType: "application/json", CorrelationID: e.CorrelationID, CausationID: e.CausationID, Data: data,
+	})
+}

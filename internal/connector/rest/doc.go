@@ -1,0 +1,4 @@
+// Package rest delivers events as JSON POSTs to an HTTP endpoint: an ERP's
+// REST API, a customer's webhook receiver, a portal. It classifies answers
+// for the outbox (retry, retry after, or dead) and must not touch the store.
+package rest

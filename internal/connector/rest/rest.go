@@ -1,0 +1,119 @@
+package rest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/crossdockhq/crossdock/internal/connector"
+	"github.com/crossdockhq/crossdock/internal/outbox"
+)
+
+// Config configures a REST connector.
+type Config struct {
+	Name    string
+	URL     string            // where to POST; http:// or https://
+	Headers map[string]string // sent on every request
+	Bearer  string            // Authorization: Bearer …; "" for none
+	Timeout time.Duration     // per request; default 10s
+	Client  *http.Client      // default: one with Timeout
+}
+
+// Connector posts each event to Config.URL.
+type Connector struct {
+	cfg    Config
+	client *http.Client
+}
+
+var _ connector.Connector = (*Connector)(nil)
+
+// New checks c and returns the connector.
+func New(c Config) (*Connector, error) {
+	if c.Name == "" {
+		return nil, errors.New("rest: name: required")
+	}
+	if !strings.HasPrefix(c.URL, "http://") && !strings.HasPrefix(c.URL, "https://") {
+		return nil, fmt.Errorf("rest: %s: url: want http:// or https://, got %q", c.Name, c.URL)
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 10 * time.Second
+	}
+	client := c.Client
+	if client == nil {
+		client = &http.Client{Timeout: c.Timeout}
+	}
+	return &Connector{cfg: c, client: client}, nil
+}
+
+// Name implements connector.Connector.
+func (c *Connector) Name() string { return c.cfg.Name }
+
+// maxKept bounds how much of a refusing answer is kept as the error.
+const maxKept = 2 << 10
+
+// Deliver implements connector.Connector: a CloudEvent JSON POST with
+// Idempotency-Key and X-Correlation-ID. 2xx is delivered; 408, 425, 429
+// and 5xx are retried (honouring Retry-After); other 4xx are permanent
+// with the answer kept; a connection error is retried.
+func (c *Connector) Deliver(ctx context.Context, d connector.Delivery) error {
+	body, err := connector.Body(d.Event)
+	if err != nil {
+		return outbox.Permanent(fmt.Errorf("encode event: %w", err))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.URL, bytes.NewReader(body))
+	if err != nil {
+		return outbox.Permanent(err)
+	}
+	req.Header.Set("Content-Type", "application/cloudevents+json")
+	for k, v := range c.cfg.Headers {
+		req.Header.Set(k, v)
+	}
+	if c.cfg.Bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+c.cfg.Bearer)
+	}
+	req.Header.Set("Idempotency-Key", d.ID)
+	if d.CorrelationID != "" {
+		req.Header.Set("X-Correlation-ID", d.CorrelationID)
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("post %s: %w", c.cfg.Name, err)
+	}
+	defer resp.Body.Close()
+	kept, _ := io.ReadAll(io.LimitReader(resp.Body, maxKept))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return nil
+	}
+	err = fmt.Errorf("%s answered %d: %s", c.cfg.Name, resp.StatusCode, strings.TrimSpace(string(kept)))
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable:
+		if d, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			return outbox.RetryAfter(d, err)
+		}
+		return err
+	case resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == http.StatusTooEarly || resp.StatusCode >= 500:
+		return err
+	}
+	return outbox.Permanent(err)
+}
+
+// retryAfter reads a Retry-After header: seconds or an HTTP date.
+func retryAfter(v string, now time.Time) (time.Duration, bool) {
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(0, t.Sub(now)), true
+	}
+	return 0, false
+}
