@@ -38,6 +38,7 @@ type Options struct {
 	Mappings       *Mappings        // compiled partner mappings (CompileMappings)
 	Billing        *billing.Engine  // rate cards for quotes; nil when none are configured
 	RoadFactor     float64          // planned distance: straight lines times this; default 1.3
+	Wake           func()           // wakes the job scheduler (a retried delivery); nil for none
 	Metrics        *obs.Metrics
 	Logger         *slog.Logger
 	MaxBodyBytes   int64 // request body limit; default 4 MiB
@@ -106,6 +107,7 @@ func New(opt Options) *Server {
 	s.registerPartnerChannels()
 	s.registerCases()
 	s.registerInvoices()
+	s.registerDeliveries()
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, newProblem(http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path))
 	})

@@ -77,6 +77,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	if a.store.Dialect() == "postgres" {
 		retryable, stateCache = postgres.IsRetryable, 0
 	}
+	targets, subscribers, err := openConnectors(cfg.Connectors)
+	if err != nil {
+		a.closeStorage(context.Background())
+		return nil, err
+	}
 	rating, err := cfg.Billing.Engine() // checked when the config loaded; nil: rating off
 	if err != nil {
 		a.closeStorage(context.Background())
@@ -103,6 +108,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		RatingWait:     cfg.Billing.RatingWait.D(),
 		PODOverdue:     cfg.Billing.PODOverdue.D(),
 		OnJobs:         func() { a.scheduler.Wake() },
+		Subscribers:    subscribers,
 		Logger:         log,
 		Metrics:        a.metrics,
 	})
@@ -110,9 +116,13 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	for _, kind := range workflow.TimerKinds {
 		a.scheduler.Handle(kind, func(ctx context.Context, j store.JobRecord) error { return a.pipeline.FireTimer(ctx, j.Kind, j.Key) })
 	}
+	if len(targets) > 0 {
+		a.scheduler.Handle(pipeline.JobDeliver, deliver(a.store, targets))
+	}
 	srv := api.New(api.Options{
 		Store: a.store, Pipeline: a.pipeline, Keys: keys, Metrics: a.metrics, Logger: log,
 		Partners: cfg.Partners, Ownership: cfg.Ownership, Mappings: mappings, Billing: rating, RoadFactor: t.RoadFactor,
+		Wake:         a.scheduler.Wake,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, MaxBatchEvents: cfg.HTTP.MaxBatchEvents, Limits: limits,
 		Ready: a.store.Ping,
 	})

@@ -25,7 +25,9 @@ type Config struct {
 	Ownership Ownership `yaml:"ownership,omitempty"`
 	// Billing prices delivered shipments (rate cards) and says when.
 	Billing Billing `yaml:"billing"`
-	Log     Log     `yaml:"log"`
+	// Connectors deliver events out: ERPs, webhooks, brokers. None by default.
+	Connectors []Connector `yaml:"connectors,omitempty"`
+	Log        Log         `yaml:"log"`
 }
 
 // Telemetry tunes how positions become milestones and how long raw

@@ -89,6 +89,9 @@ func TestFullExample(t *testing.T) {
 	want.Ownership = Ownership{Orders: []string{}, Customers: []string{}, Locations: []string{}, Precedence: []string{}}
 	want.Billing.RateCards = []RateCard{{CustomerID: "*", PerKm: "1.20", PerStop: "25.00", Minimum: "150.00", FuelSurchargePct: "8.5",
 		Accessorials: map[string]any{"liftgate": "75.00", "detention_per_hour": "60.00", "detention_free_minutes": uint64(120)}}}
+	want.Connectors = []Connector{{Name: "erp", Kind: "rest", URL: "http://127.0.0.1:9900/invoices", Events: []string{"invoice.ready"},
+		Retry:   Retry{MaxAttempts: 10, Initial: Duration(time.Second), Max: Duration(5 * time.Minute)},
+		Headers: map[string]string{"X-Tenant": "eu"}, Timeout: Duration(10 * time.Second)}}
 	want.Inputs.NATS = []NATSInput{{Name: "carrier-events", URL: "nats://127.0.0.1:4222", Stream: "CARRIER", Subjects: []string{"carrier.>"},
 		Durable: "crossdock", Partner: "acme-tms", Mapping: "status"}}
 	want.Inputs.AMQP = []AMQPInput{{Name: "erp-orders", URL: "amqp://guest:guest@127.0.0.1:5672/", Queue: "crossdock.orders", Declare: true,
@@ -126,6 +129,9 @@ func leafKeys(t reflect.Type, prefix string) []string {
 	var keys []string
 	for i := range t.NumField() {
 		f := t.Field(i)
+		if !f.IsExported() {
+			continue // resolved values (secrets read from the environment)
+		}
 		k := strings.TrimPrefix(prefix+"."+yamlName(f), ".")
 		keys = append(keys, k)
 		switch {

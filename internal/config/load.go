@@ -65,6 +65,7 @@ func Load(path string, getenv func(string) string) (Config, error) {
 	}
 	cfg.withPartnerDefaults()
 	cfg.resolveSecrets(getenv)
+	cfg.withConnectorDefaults(getenv)
 	if err := cfg.Validate(); err != nil {
 		var e *Error
 		if !errors.As(err, &e) {

@@ -36,6 +36,22 @@ func (c Config) Redacted() Config {
 		}
 		c.Inputs.AMQP = as
 	}
+	if c.Connectors != nil {
+		ks := make([]Connector, len(c.Connectors))
+		for i, k := range c.Connectors {
+			k.bearer = ""
+			k.Events = append([]string(nil), k.Events...)
+			if k.Headers != nil {
+				h := make(map[string]string, len(k.Headers))
+				for name := range k.Headers {
+					h[name] = "***" // headers often carry API keys
+				}
+				k.Headers = h
+			}
+			ks[i] = k
+		}
+		c.Connectors = ks
+	}
 	if c.Partners != nil {
 		ps := make([]Partner, len(c.Partners))
 		for i, p := range c.Partners {

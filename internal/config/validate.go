@@ -208,6 +208,7 @@ func (c Config) Validate() error {
 
 	c.validatePartners(bad)
 	c.validateBilling(bad)
+	c.validateConnectors(bad)
 
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

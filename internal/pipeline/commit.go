@@ -536,6 +536,7 @@ func (p *Pipeline) write(ctx context.Context, tx store.Tx, bs *batchState) error
 	if err := p.invoice(ctx, tx, bs); err != nil {
 		return err
 	}
+	p.deliveries(bs)
 	if len(bs.invoices) > 0 {
 		if err := tx.PutInvoices(ctx, bs.invoices); err != nil {
 			return fmt.Errorf("pipeline: put invoices: %w", err)

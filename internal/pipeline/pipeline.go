@@ -121,12 +121,14 @@ type Options struct {
 	// PODOverdue is how long after a delivery stop's arrival a missing POD
 	// opens a pod_overdue case; default 4h.
 	PODOverdue time.Duration
-	// OnJobs is called after a commit that enqueued timers (to wake the
-	// scheduler); nil for none.
-	OnJobs  func()
-	Now     func() time.Time // default time.Now
-	Logger  *slog.Logger     // default slog.Default()
-	Metrics *obs.Metrics     // default: a private registry
+	// OnJobs is called after a commit that enqueued jobs (timers,
+	// deliveries) to wake the scheduler; nil for none.
+	OnJobs func()
+	// Subscribers are the connectors each event type is delivered to.
+	Subscribers map[string][]string
+	Now         func() time.Time // default time.Now
+	Logger      *slog.Logger     // default slog.Default()
+	Metrics     *obs.Metrics     // default: a private registry
 }
 
 func (o Options) withDefaults() Options {

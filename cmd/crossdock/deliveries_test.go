@@ -1,0 +1,153 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/crossdockhq/crossdock/internal/hubtest"
+)
+
+// receiver is an ERP stand-in that records what it is sent, deduplicating
+// by Idempotency-Key as a well-behaved receiver does.
+type receiver struct {
+	mode  atomic.Value // "ok", "down" (503), "reject" (400 for invoice.ready)
+	mu    sync.Mutex
+	keys  map[string]bool
+	order map[string][]string // shipment → event types in first-seen order
+	dups  int
+}
+
+func newReceiver(t *testing.T, mode string) (*receiver, *httptest.Server) {
+	r := &receiver{keys: map[string]bool{}, order: map[string][]string{}}
+	r.mode.Store(mode)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		var ev struct{ Type, Subject string }
+		_ = json.Unmarshal(body, &ev)
+		switch r.mode.Load() {
+		case "down":
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		case "reject":
+			if ev.Type == "invoice.ready" {
+				w.WriteHeader(http.StatusBadRequest)
+				_, _ = w.Write([]byte(`{"error":"unknown customer CUST-1"}`))
+				return
+			}
+		}
+		key := req.Header.Get("Idempotency-Key")
+		r.mu.Lock()
+		if r.keys[key] {
+			r.dups++
+		} else {
+			r.keys[key] = true
+			r.order[ev.Subject] = append(r.order[ev.Subject], ev.Type)
+		}
+		r.mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(srv.Close)
+	return r, srv
+}
+
+func (r *receiver) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.keys)
+}
+
+func connectorConfig(url string) string {
+	return billingConfig + fmt.Sprintf(`connectors:
+  - name: erp
+    kind: rest
+    url: %s
+    events: [order.released, invoice.ready]
+    retry: {max_attempts: 50, initial: 100ms, max: 1s}
+`, url)
+}
+
+func deliverShipments(t *testing.T, h *hubtest.Hub, n int) {
+	t.Helper()
+	now := time.Now().UTC().Truncate(time.Second)
+	order := `{"order_id":"SO-%[1]d","customer_id":"CUST-1","stops":[{"id":"S1","type":"pickup","location":{"lat":50.11,"lon":8.68}},` +
+		`{"id":"S2","type":"delivery","location":{"lat":48.14,"lon":11.58}}]}`
+	for i := range n {
+		id := fmt.Sprintf("SHP-D%d", i)
+		batch := "[" + strings.Join([]string{
+			event("o"+id, "order.released", id, now.Add(-3*time.Hour), fmt.Sprintf(order, i)),
+			event("p"+id, "delivery.completed", id, now.Add(-2*time.Hour), `{"stop_id":"S2","signed_by":"A","location":{"lat":48.14,"lon":11.58}}`),
+			event("d"+id, "shipment.milestone", id, now.Add(-110*time.Minute), `{"code":"departed","stop_id":"S2"}`),
+		}, ",") + "]"
+		mustDo(t, h, http.MethodPost, "/api/v1/events", batch, http.StatusAccepted)
+	}
+}
+
+// TestDeliveriesThroughAnOutageAndKill9: the ERP is down while shipments
+// are ingested and invoiced; the hub is killed while it waits; once the ERP
+// is back every event reaches it once (by Idempotency-Key), each
+// shipment's order before its invoice.
+func TestDeliveriesThroughAnOutageAndKill9(t *testing.T) {
+	t.Parallel()
+	rcv, srv := newReceiver(t, "down")
+	h := hubtest.Start(t, hubtest.Options{Config: connectorConfig(srv.URL)})
+	const n = 20
+	deliverShipments(t, h, n)
+	var list struct{ Items []struct{ State string } }
+	h.GetJSON("/api/v1/deliveries?state=pending&limit=1000", &list)
+	if len(list.Items) != 2*n {
+		t.Fatalf("pending deliveries while the ERP is down: %d, want %d", len(list.Items), 2*n)
+	}
+	h.Kill()
+	rcv.mode.Store("ok")
+	h.Restart()
+	waitFor(t, 60*time.Second, "every delivery", func() bool { return rcv.count() == 2*n })
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	for i := range n {
+		id := fmt.Sprintf("SHP-D%d", i)
+		if got := fmt.Sprint(rcv.order[id]); got != "[order.released invoice.ready]" {
+			t.Errorf("%s arrived as %s", id, got)
+		}
+	}
+	waitFor(t, 30*time.Second, "every delivery settled", func() bool {
+		var l struct{ Items []struct{ State string } }
+		h.GetJSON("/api/v1/deliveries?state=delivered&limit=1000", &l)
+		return len(l.Items) == 2*n
+	})
+}
+
+// A 400 kills the delivery at once with the answer kept; retried after the
+// cause is fixed, it is delivered.
+func TestDeadDeliveryRetried(t *testing.T) {
+	t.Parallel()
+	rcv, srv := newReceiver(t, "reject")
+	h := hubtest.Start(t, hubtest.Options{Config: connectorConfig(srv.URL)})
+	deliverShipments(t, h, 1)
+	var dead struct {
+		Items []struct {
+			ID        string
+			LastError string `json:"last_error"`
+			Attempts  int
+		}
+	}
+	waitFor(t, 30*time.Second, "the dead letter", func() bool {
+		h.GetJSON("/api/v1/deliveries?state=dead&connector=erp", &dead)
+		return len(dead.Items) == 1
+	})
+	if d := dead.Items[0]; d.Attempts != 1 || !strings.Contains(d.LastError, "unknown customer CUST-1") {
+		t.Fatalf("dead letter %+v", d)
+	}
+	rcv.mode.Store("ok")
+	mustDo(t, h, http.MethodPost, "/api/v1/deliveries/"+dead.Items[0].ID+"/retry", "", http.StatusOK)
+	waitFor(t, 30*time.Second, "the retried delivery", func() bool { return rcv.count() == 2 })
+	mustDo(t, h, http.MethodPost, "/api/v1/deliveries/"+dead.Items[0].ID+"/retry", "", http.StatusConflict)
+}

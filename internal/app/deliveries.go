@@ -1,0 +1,91 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/crossdockhq/crossdock/internal/config"
+	"github.com/crossdockhq/crossdock/internal/connector"
+	"github.com/crossdockhq/crossdock/internal/connector/rest"
+	"github.com/crossdockhq/crossdock/internal/outbox"
+	"github.com/crossdockhq/crossdock/internal/pipeline"
+	"github.com/crossdockhq/crossdock/internal/store"
+)
+
+// target is a configured connector with its retry policy.
+type target struct {
+	conn  connector.Connector
+	retry config.Retry
+}
+
+// openConnectors builds the configured connectors and the event types
+// each receives.
+func openConnectors(cfgs []config.Connector) (map[string]*target, map[string][]string, error) {
+	targets := map[string]*target{}
+	subs := map[string][]string{}
+	for _, c := range cfgs {
+		conn, err := rest.New(rest.Config{Name: c.Name, URL: c.URL, Headers: c.Headers, Bearer: c.Bearer(), Timeout: c.Timeout.D()})
+		if err != nil {
+			return nil, nil, fmt.Errorf("app: connector %s: %w", c.Name, err)
+		}
+		targets[c.Name] = &target{conn: conn, retry: c.Retry}
+		for _, e := range c.Events {
+			subs[e] = append(subs[e], c.Name)
+		}
+	}
+	return targets, subs, nil
+}
+
+var deliveryNS = uuid.MustParse("5a1e6b2c-3d4f-4a8b-9c7d-2e1f0a9b8c7d")
+
+// deliver is the outbox handler of delivery jobs: it loads the event and
+// hands it to its connector, applying the connector's retry policy.
+func deliver(st store.Store, targets map[string]*target) outbox.Handler {
+	return func(ctx context.Context, j store.JobRecord) error {
+		var p pipeline.DeliveryPayload
+		if err := json.Unmarshal(j.Payload, &p); err != nil {
+			return outbox.Permanent(fmt.Errorf("delivery payload: %w", err))
+		}
+		t := targets[p.Connector]
+		if t == nil {
+			return outbox.Permanent(fmt.Errorf("connector %s is no longer configured", p.Connector))
+		}
+		ev, err := st.Event(ctx, store.EventKey{Source: p.Source, ID: p.ID})
+		if errors.Is(err, store.ErrNotFound) {
+			return outbox.Permanent(fmt.Errorf("event %s %s not found", p.Source, p.ID))
+		}
+		if err != nil {
+			return err
+		}
+		err = t.conn.Deliver(ctx, connector.Delivery{
+			ID: uuid.NewSHA1(deliveryNS, []byte(j.Key)).String(), Event: ev, CorrelationID: ev.CorrelationID, Attempt: j.Attempts,
+		})
+		switch {
+		case err == nil, outbox.IsPermanent(err):
+			return err
+		case j.Attempts >= t.retry.MaxAttempts:
+			return outbox.Permanent(fmt.Errorf("gave up after %d attempts: %w", j.Attempts, err))
+		}
+		if _, ok := outbox.RetryDelay(err); ok {
+			return err
+		}
+		return outbox.RetryAfter(backoff(t.retry, j.Attempts), err)
+	}
+}
+
+// backoff is the connector's delay before attempt+1: Initial doubled per
+// attempt, capped at Max, with ±20 % jitter.
+func backoff(r config.Retry, attempt int) time.Duration {
+	d := r.Initial.D()
+	for i := 1; i < attempt && d < r.Max.D(); i++ {
+		d *= 2
+	}
+	d = min(d, r.Max.D())
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
