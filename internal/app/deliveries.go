@@ -5,11 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/crossdockhq/crossdock/internal/backoff"
 	"github.com/crossdockhq/crossdock/internal/config"
 	"github.com/crossdockhq/crossdock/internal/connector"
 	"github.com/crossdockhq/crossdock/internal/connector/rest"
@@ -75,17 +74,8 @@ func deliver(st store.Store, targets map[string]*target) outbox.Handler {
 		if _, ok := outbox.RetryDelay(err); ok {
 			return err
 		}
-		return outbox.RetryAfter(backoff(t.retry, j.Attempts), err)
+		// The connector's policy: retry.initial doubled per attempt up to
+		// retry.max, ±20 % jitter.
+		return outbox.RetryAfter(backoff.Jitter(backoff.Exp(j.Attempts, t.retry.Initial.D(), t.retry.Max.D()), 0.2), err)
 	}
-}
-
-// backoff is the connector's delay before attempt+1: Initial doubled per
-// attempt, capped at Max, with ±20 % jitter.
-func backoff(r config.Retry, attempt int) time.Duration {
-	d := r.Initial.D()
-	for i := 1; i < attempt && d < r.Max.D(); i++ {
-		d *= 2
-	}
-	d = min(d, r.Max.D())
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 }

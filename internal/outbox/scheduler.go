@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"os"
 	"sort"
 	"sync"
 	"time"
 
+	"github.com/crossdockhq/crossdock/internal/backoff"
 	"github.com/crossdockhq/crossdock/internal/store"
 )
 
@@ -230,10 +230,5 @@ func (s *Scheduler) call(ctx context.Context, h Handler, j store.JobRecord) (err
 // backoff is the delay before run attempt+1: BackoffMin doubled per
 // attempt, capped at BackoffMax, with ±20 % jitter so failing jobs spread.
 func (s *Scheduler) backoff(attempt int) time.Duration {
-	d := s.opt.BackoffMin
-	for i := 1; i < attempt && d < s.opt.BackoffMax; i++ {
-		d *= 2
-	}
-	d = min(d, s.opt.BackoffMax)
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+	return backoff.Jitter(backoff.Exp(attempt, s.opt.BackoffMin, s.opt.BackoffMax), 0.2)
 }

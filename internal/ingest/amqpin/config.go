@@ -145,13 +145,3 @@ func Redact(s string) string {
 	}
 	return u.Redacted()
 }
-
-// backoff is the delay before attempt n (1 for the first retry): base,
-// doubling with every attempt, capped at limit.
-func backoff(n int, base, limit time.Duration) time.Duration {
-	d := base
-	for i := 1; i < n && d < limit; i++ {
-		d *= 2
-	}
-	return min(d, limit)
-}

@@ -72,25 +72,6 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
-func TestBackoff(t *testing.T) {
-	base, limit := 500*time.Millisecond, 30*time.Second
-	want := []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 30 * time.Second, 30 * time.Second}
-	for i, w := range want {
-		if got := backoff(i+1, base, limit); got != w {
-			t.Errorf("backoff(%d) = %v, want %v", i+1, got, w)
-		}
-	}
-	if got := backoff(0, base, limit); got != base {
-		t.Errorf("backoff(0) = %v, want %v", got, base)
-	}
-	if got := backoff(1<<30, base, limit); got != limit {
-		t.Errorf("backoff(huge) = %v, want %v", got, limit)
-	}
-	if got := backoff(3, time.Minute, limit); got != limit {
-		t.Errorf("base above limit: %v, want %v", got, limit)
-	}
-}
-
 func TestRedact(t *testing.T) {
 	for in, want := range map[string]string{
 		"amqp://127.0.0.1:5672/":           "amqp://127.0.0.1:5672/",

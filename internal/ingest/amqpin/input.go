@@ -10,6 +10,8 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/crossdockhq/crossdock/internal/backoff"
 )
 
 // reconnectDelay is the first delay between connection attempts; it
@@ -150,7 +152,7 @@ func (in *Input) run(ctx, hctx context.Context) {
 		}
 		in.setReady(false, err)
 		failures++
-		if !sleep(ctx, backoff(failures, reconnectDelay, in.cfg.MaxBackoff)) {
+		if !sleep(ctx, backoff.Exp(failures, reconnectDelay, in.cfg.MaxBackoff)) {
 			return
 		}
 	}
@@ -226,7 +228,7 @@ func (in *Input) session(ctx, hctx context.Context, consuming func()) error {
 				continue
 			}
 			failures++
-			if !sleep(ctx, backoff(failures, c.RetryDelay, c.MaxBackoff)) {
+			if !sleep(ctx, backoff.Exp(failures, c.RetryDelay, c.MaxBackoff)) {
 				return ctx.Err()
 			}
 		}

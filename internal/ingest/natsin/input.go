@@ -11,6 +11,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/crossdockhq/crossdock/internal/backoff"
 )
 
 // reconnectDelay is the first delay between connection attempts; it
@@ -152,7 +154,7 @@ func (in *Input) options() []nats.Option {
 		nats.RetryOnFailedConnect(true),
 		nats.MaxReconnects(-1),
 		nats.CustomReconnectDelay(func(attempts int) time.Duration {
-			return backoff(attempts, reconnectDelay, c.MaxBackoff)
+			return backoff.Exp(attempts, reconnectDelay, c.MaxBackoff)
 		}),
 		nats.ConnectHandler(in.connected),
 		nats.ReconnectHandler(in.connected),
@@ -208,7 +210,7 @@ func (in *Input) run(ctx, hctx context.Context) {
 		}
 		in.setReady(false, err)
 		failures++
-		if !in.sleep(ctx, backoff(failures, reconnectDelay, in.cfg.MaxBackoff)) {
+		if !in.sleep(ctx, backoff.Exp(failures, reconnectDelay, in.cfg.MaxBackoff)) {
 			return
 		}
 	}
@@ -231,7 +233,7 @@ func (in *Input) connect(ctx context.Context) (*nats.Conn, bool) {
 			return nc, true
 		}
 		in.setReady(false, fmt.Errorf("connect: %w", err))
-		if !in.sleep(ctx, backoff(failures, reconnectDelay, in.cfg.MaxBackoff)) {
+		if !in.sleep(ctx, backoff.Exp(failures, reconnectDelay, in.cfg.MaxBackoff)) {
 			return nil, false
 		}
 	}
@@ -318,7 +320,7 @@ func (in *Input) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 	if err := in.cfg.Handler(ctx, m); err != nil {
 		in.setFailing(true, err)
-		delay := backoff(int(min(delivered, 64)), in.cfg.RetryDelay, in.cfg.MaxBackoff)
+		delay := backoff.Exp(int(min(delivered, 64)), in.cfg.RetryDelay, in.cfg.MaxBackoff)
 		if err := msg.NakWithDelay(delay); err != nil {
 			in.log.Debug("nak", "err", err)
 		}
