@@ -10,6 +10,7 @@ import (
 
 	"github.com/crossdockhq/crossdock/internal/api"
 	"github.com/crossdockhq/crossdock/internal/config"
+	"github.com/crossdockhq/crossdock/internal/signature"
 )
 
 const acmeKey = "acme-partner-key-0123456789"
@@ -135,8 +136,8 @@ func TestInboundSignature(t *testing.T) {
 	}
 	for _, c := range []struct{ name, sig, reason string }{
 		{"unsigned", "", "missing"},
-		{"old", api.Sign(secret, time.Now().Add(-10*time.Minute), body), "expired"},
-		{"wrong secret", api.Sign("not-the-secret-0123456789", time.Now(), body), "mismatch"},
+		{"old", signature.Sign(secret, time.Now().Add(-10*time.Minute), body), "expired"},
+		{"wrong secret", signature.Sign("not-the-secret-0123456789", time.Now(), body), "mismatch"},
 		{"garbage", "sig", "malformed"},
 	} {
 		r := send(c.sig)
@@ -144,7 +145,7 @@ func TestInboundSignature(t *testing.T) {
 			t.Errorf("%s: %d %s", c.name, r.status, r.body)
 		}
 	}
-	if res := results(t, send(api.Sign(secret, time.Now(), body))); res[0]["status"] != "accepted" {
+	if res := results(t, send(signature.Sign(secret, time.Now(), body))); res[0]["status"] != "accepted" {
 		t.Fatalf("signed: %v", res)
 	}
 	m := string(h.do(http.MethodGet, "/metrics", "", "", nil).body)

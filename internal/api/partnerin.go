@@ -15,6 +15,7 @@ import (
 	"github.com/crossdockhq/crossdock/internal/mapping"
 	"github.com/crossdockhq/crossdock/internal/obs"
 	"github.com/crossdockhq/crossdock/internal/pipeline"
+	"github.com/crossdockhq/crossdock/internal/signature"
 	"github.com/crossdockhq/crossdock/internal/store"
 )
 
@@ -138,7 +139,7 @@ func (s *Server) openPartnerCall(w http.ResponseWriter, r *http.Request, default
 	}
 	call.body = body
 	if sg := signingOf(call.cfg); sg != nil {
-		if reason, msg := verifySignature(sg.Key(), r.Header.Get(sg.Header), body, s.opt.Now(), sg.Window.D()); reason != "" {
+		if reason, msg := signature.Verify(sg.Key(), r.Header.Get(sg.Header), body, s.opt.Now(), sg.Window.D()); reason != "" {
 			if s.opt.Metrics != nil {
 				s.opt.Metrics.SignatureFailures.WithLabelValues(id, reason).Inc()
 			}

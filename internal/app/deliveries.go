@@ -29,7 +29,8 @@ func openConnectors(cfgs []config.Connector) (map[string]*target, map[string][]s
 	targets := map[string]*target{}
 	subs := map[string][]string{}
 	for _, c := range cfgs {
-		conn, err := rest.New(rest.Config{Name: c.Name, URL: c.URL, Headers: c.Headers, Bearer: c.Bearer(), Timeout: c.Timeout.D()})
+		conn, err := rest.New(rest.Config{Name: c.Name, URL: c.URL, Headers: c.Headers, Bearer: c.Bearer(), Timeout: c.Timeout.D(),
+			SigningSecret: c.Secret()}) // set for the webhook kind
 		if err != nil {
 			return nil, nil, fmt.Errorf("app: connector %s: %w", c.Name, err)
 		}

@@ -11,8 +11,9 @@ import (
 // they are delivered (the contract's connectors: shape).
 type Connector struct {
 	Name string `yaml:"name"` // unique; in the deliveries API
-	// Kind of destination; rest for now (webhook, tryton, odoo, odata, edi,
-	// nats, rabbitmq, mqtt follow).
+	// Kind of destination: rest (a JSON POST of the CloudEvent) or webhook
+	// (the same, signed; needs secret_env). tryton, odoo, odata, edi, nats,
+	// rabbitmq and mqtt follow.
 	Kind string `yaml:"kind"`
 	URL  string `yaml:"url"` // rest: where events are POSTed
 	// Events are the event types it receives, e.g. [invoice.ready,
@@ -26,9 +27,16 @@ type Connector struct {
 	BearerEnv string `yaml:"bearer_env"`
 	// Timeout bounds one request; default 10s.
 	Timeout Duration `yaml:"timeout"`
+	// SecretEnv names the environment variable holding the webhook
+	// signing secret (kind webhook), at least 16 characters.
+	SecretEnv string `yaml:"secret_env"`
 
 	bearer string // the value of BearerEnv, read by Load
+	secret string // the value of SecretEnv, read by Load
 }
+
+// Secret returns the signing secret read from SecretEnv.
+func (c Connector) Secret() string { return c.secret }
 
 // Bearer returns the token read from BearerEnv.
 func (c Connector) Bearer() string { return c.bearer }
@@ -44,7 +52,7 @@ type Retry struct {
 var (
 	connectorNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
 	eventTypeRE     = regexp.MustCompile(`^[a-z][a-z_]*(\.[a-z_]+)+$`)
-	connectorKinds  = []string{"rest"}
+	connectorKinds  = []string{"rest", "webhook"}
 )
 
 func (c *Config) withConnectorDefaults(getenv func(string) string) {
@@ -64,6 +72,9 @@ func (c *Config) withConnectorDefaults(getenv func(string) string) {
 		}
 		if k.BearerEnv != "" && getenv != nil {
 			k.bearer = getenv(k.BearerEnv)
+		}
+		if k.SecretEnv != "" && getenv != nil {
+			k.secret = getenv(k.SecretEnv)
 		}
 	}
 }
@@ -115,6 +126,12 @@ func (c Config) validateConnectors(bad func(key, format string, args ...any)) {
 		}
 		if k.BearerEnv != "" && k.bearer == "" {
 			bad(p+".bearer_env", "environment variable %s is not set or empty", k.BearerEnv)
+		}
+		switch {
+		case k.Kind == "webhook" && k.SecretEnv == "":
+			bad(p+".secret_env", "is required for a webhook: the environment variable holding the signing key")
+		case k.SecretEnv != "" && len(k.secret) < 16:
+			bad(p+".secret_env", "environment variable %s must hold a signing key of at least 16 characters", k.SecretEnv)
 		}
 	}
 }

@@ -39,7 +39,7 @@ func (c Config) Redacted() Config {
 	if c.Connectors != nil {
 		ks := make([]Connector, len(c.Connectors))
 		for i, k := range c.Connectors {
-			k.bearer = ""
+			k.bearer, k.secret = "", ""
 			k.Events = append([]string(nil), k.Events...)
 			if k.Headers != nil {
 				h := make(map[string]string, len(k.Headers))

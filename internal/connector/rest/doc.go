@@ -1,4 +1,5 @@
 // Package rest delivers events as JSON POSTs to an HTTP endpoint: an ERP's
-// REST API, a customer's webhook receiver, a portal. It classifies answers
+// REST API, a portal, and — with a signing secret — a customer's webhook
+// receiver (the webhook kind). It classifies answers
 // for the outbox (retry, retry after, or dead) and must not touch the store.
 package rest

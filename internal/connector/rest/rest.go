@@ -13,6 +13,7 @@ import (
 
 	"github.com/crossdockhq/crossdock/internal/connector"
 	"github.com/crossdockhq/crossdock/internal/outbox"
+	"github.com/crossdockhq/crossdock/internal/signature"
 )
 
 // Config configures a REST connector.
@@ -23,6 +24,12 @@ type Config struct {
 	Bearer  string            // Authorization: Bearer …; "" for none
 	Timeout time.Duration     // per request; default 10s
 	Client  *http.Client      // default: one with Timeout
+	// SigningSecret, when set, signs every body (the webhook kind): the
+	// header signature.Header carries t=<unix>,v1=<HMAC-SHA256 of
+	// "<t>.<body>">, which receivers verify as docs/connectors.md shows.
+	SigningSecret string
+	// Now is the clock of the signatures; default time.Now.
+	Now func() time.Time
 }
 
 // Connector posts each event to Config.URL.
@@ -43,6 +50,9 @@ func New(c Config) (*Connector, error) {
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 10 * time.Second
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	client := c.Client
 	if client == nil {
@@ -78,6 +88,9 @@ func (c *Connector) Deliver(ctx context.Context, d connector.Delivery) error {
 		req.Header.Set("Authorization", "Bearer "+c.cfg.Bearer)
 	}
 	req.Header.Set("Idempotency-Key", d.ID)
+	if c.cfg.SigningSecret != "" {
+		req.Header.Set(signature.Header, signature.Sign(c.cfg.SigningSecret, c.cfg.Now(), body))
+	}
 	if d.CorrelationID != "" {
 		req.Header.Set("X-Correlation-ID", d.CorrelationID)
 	}

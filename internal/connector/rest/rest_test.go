@@ -13,6 +13,7 @@ import (
 
 	"github.com/crossdockhq/crossdock/internal/connector"
 	"github.com/crossdockhq/crossdock/internal/outbox"
+	"github.com/crossdockhq/crossdock/internal/signature"
 	"github.com/crossdockhq/crossdock/internal/store"
 )
 
@@ -111,5 +112,38 @@ func TestRetryAfterHeader(t *testing.T) {
 	}
 	if _, err := New(Config{Name: "x", URL: "ftp://x"}); err == nil {
 		t.Error("bad scheme accepted")
+	}
+}
+
+// The webhook kind signs every body so receivers can check it came from
+// crossdock and was not replayed.
+func TestWebhookSignsTheBody(t *testing.T) {
+	t.Parallel()
+	const secret = "receiver-secret-0123456789"
+	var mu sync.Mutex
+	var sig string
+	var body []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		sig = r.Header.Get(signature.Header)
+		body, _ = io.ReadAll(r.Body)
+	}))
+	defer srv.Close()
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	c, err := New(Config{Name: "portal", URL: srv.URL, SigningSecret: secret, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Deliver(context.Background(), delivery()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if reason, msg := signature.Verify(secret, sig, body, now.Add(time.Minute), 5*time.Minute); reason != "" {
+		t.Fatalf("the receiver cannot verify %q: %s", sig, msg)
+	}
+	if reason, _ := signature.Verify("another-secret-012345", sig, body, now, 5*time.Minute); reason != signature.Mismatch {
+		t.Fatal("a signature any secret accepts")
 	}
 }

@@ -1,4 +1,4 @@
-package api
+package signature
 
 import (
 	"crypto/hmac"
@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Webhook signatures: the sender sends
+// The sender sends
 //
 //	X-Crossdock-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>
 //
@@ -17,13 +17,16 @@ import (
 // timestamp must lie within the window of now, both ways, so a captured
 // request cannot be replayed later.
 
-// Signature failure reasons, also the metric's label values.
+// Failure reasons, also the metric's label values.
 const (
-	sigMissing   = "missing"
-	sigMalformed = "malformed"
-	sigExpired   = "expired"
-	sigMismatch  = "mismatch"
+	Missing   = "missing"
+	Malformed = "malformed"
+	Expired   = "expired"
+	Mismatch  = "mismatch"
 )
+
+// Header is the default header carrying a signature.
+const Header = "X-Crossdock-Signature"
 
 // Sign computes the header value for body at t: what a partner's sender
 // (and the tests) put in the signature header.
@@ -40,19 +43,19 @@ func mac(secret, ts string, body []byte) []byte {
 	return m.Sum(nil)
 }
 
-// verifySignature checks header against body. It returns "" when the
-// signature is good, else the reason (one of the sig… constants) and a
-// message for the problem's detail that reveals nothing of the secret.
-func verifySignature(secret, header string, body []byte, now time.Time, window time.Duration) (reason, msg string) {
+// Verify checks header against body. It returns "" when the signature is
+// good, else the reason (Missing, Malformed, Expired or Mismatch) and a
+// message for a problem's detail that reveals nothing of the secret.
+func Verify(secret, header string, body []byte, now time.Time, window time.Duration) (reason, msg string) {
 	if strings.TrimSpace(header) == "" {
-		return sigMissing, "the request is not signed"
+		return Missing, "the request is not signed"
 	}
 	var ts string
 	var sigs [][]byte
 	for part := range strings.SplitSeq(header, ",") {
 		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
 		if !ok {
-			return sigMalformed, "signature header must be t=<unix seconds>,v1=<hex>"
+			return Malformed, "signature header must be t=<unix seconds>,v1=<hex>"
 		}
 		switch k {
 		case "t":
@@ -60,17 +63,17 @@ func verifySignature(secret, header string, body []byte, now time.Time, window t
 		case "v1":
 			b, err := hex.DecodeString(v)
 			if err != nil || len(b) != sha256.Size {
-				return sigMalformed, "v1 must be 64 hex characters"
+				return Malformed, "v1 must be 64 hex characters"
 			}
 			sigs = append(sigs, b)
 		}
 	}
 	sec, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil || len(sigs) == 0 {
-		return sigMalformed, "signature header must be t=<unix seconds>,v1=<hex>"
+		return Malformed, "signature header must be t=<unix seconds>,v1=<hex>"
 	}
 	if d := now.Sub(time.Unix(sec, 0)); d > window || d < -window {
-		return sigExpired, "signature timestamp is outside the " + window.String() + " window"
+		return Expired, "signature timestamp is outside the " + window.String() + " window"
 	}
 	want := mac(secret, ts, body)
 	ok := false
@@ -81,7 +84,7 @@ func verifySignature(secret, header string, body []byte, now time.Time, window t
 		}
 	}
 	if !ok {
-		return sigMismatch, "signature does not match the body"
+		return Mismatch, "signature does not match the body"
 	}
 	return "", ""
 }

@@ -1,4 +1,4 @@
-package api
+package signature
 
 import (
 	"strings"
@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-func TestVerifySignature(t *testing.T) {
+func TestVerify(t *testing.T) {
 	t.Parallel()
 	const secret = "a-shared-secret-0123456789"
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
@@ -21,20 +21,20 @@ func TestVerifySignature(t *testing.T) {
 	}{
 		{"good", good, body, ""},
 		{"rotation: one of two matches", good + "," + otherV1, body, ""},
-		{"missing", "", body, sigMissing},
-		{"no v1", "t=1", body, sigMalformed},
-		{"no t", "v1=" + strings.Repeat("a", 64), body, sigMalformed},
-		{"not key=value", "garbage", body, sigMalformed},
-		{"short v1", "t=1,v1=abcd", body, sigMalformed},
-		{"too old", Sign(secret, now.Add(-6*time.Minute), body), body, sigExpired},
-		{"from the future", Sign(secret, now.Add(6*time.Minute), body), body, sigExpired},
-		{"other secret", other, body, sigMismatch},
-		{"body changed", good, []byte(`{"load":"SHP-2"}`), sigMismatch},
-		{"timestamp changed", strings.Replace(good, "t=", "t=1", 1), body, sigExpired},
-		{"timestamp shifted in window", strings.Replace(good, "t="+good[2:12], "t="+good[2:11]+"1", 1), body, sigMismatch},
+		{"missing", "", body, Missing},
+		{"no v1", "t=1", body, Malformed},
+		{"no t", "v1=" + strings.Repeat("a", 64), body, Malformed},
+		{"not key=value", "garbage", body, Malformed},
+		{"short v1", "t=1,v1=abcd", body, Malformed},
+		{"too old", Sign(secret, now.Add(-6*time.Minute), body), body, Expired},
+		{"from the future", Sign(secret, now.Add(6*time.Minute), body), body, Expired},
+		{"other secret", other, body, Mismatch},
+		{"body changed", good, []byte(`{"load":"SHP-2"}`), Mismatch},
+		{"timestamp changed", strings.Replace(good, "t=", "t=1", 1), body, Expired},
+		{"timestamp shifted in window", strings.Replace(good, "t="+good[2:12], "t="+good[2:11]+"1", 1), body, Mismatch},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			reason, msg := verifySignature(secret, c.header, c.body, now, 5*time.Minute)
+			reason, msg := Verify(secret, c.header, c.body, now, 5*time.Minute)
 			if reason != c.want {
 				t.Fatalf("reason %q (%s), want %q", reason, msg, c.want)
 			}
@@ -45,13 +45,13 @@ func TestVerifySignature(t *testing.T) {
 	}
 }
 
-func FuzzVerifySignature(f *testing.F) {
+func FuzzVerify(f *testing.F) {
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	f.Add(Sign("secret-0123456789abcdef", now, []byte("{}")), []byte("{}"))
 	f.Add("t=1,v1=zz,v1=", []byte(""))
 	f.Add(",,,=,t=,v1", []byte("x"))
 	f.Fuzz(func(t *testing.T, header string, body []byte) {
-		reason, msg := verifySignature("secret-0123456789abcdef", header, body, now, 5*time.Minute)
+		reason, msg := Verify("secret-0123456789abcdef", header, body, now, 5*time.Minute)
 		if reason == "" && msg != "" || reason != "" && msg == "" {
 			t.Fatalf("reason %q with message %q", reason, msg)
 		}
