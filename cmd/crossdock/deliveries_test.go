@@ -53,7 +53,9 @@ func newReceiver(t *testing.T, mode string) (*receiver, *httptest.Server) {
 			r.order[ev.Subject] = append(r.order[ev.Subject], ev.Type)
 		}
 		r.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusAccepted)
+		_, _ = fmt.Fprintf(w, `{"erp_ref":"ERP-%s"}`, ev.Subject)
 	}))
 	t.Cleanup(srv.Close)
 	return r, srv
@@ -123,6 +125,35 @@ func TestDeliveriesThroughAnOutageAndKill9(t *testing.T) {
 		h.GetJSON("/api/v1/deliveries?state=delivered&limit=1000", &l)
 		return len(l.Items) == 2*n
 	})
+	// Each invoice is posted with the ERP's reference; each shipment's
+	// timeline shows its deliveries.
+	var invs struct {
+		Items []struct {
+			ShipmentID string `json:"shipment_id"`
+			Status     string
+			ERPRef     *string `json:"erp_ref"`
+		}
+	}
+	h.GetJSON("/api/v1/invoices?limit=1000", &invs)
+	if len(invs.Items) != n {
+		t.Fatalf("%d invoices, want %d", len(invs.Items), n)
+	}
+	for _, inv := range invs.Items {
+		if inv.Status != "posted" || inv.ERPRef == nil || *inv.ERPRef != "ERP-"+inv.ShipmentID {
+			t.Errorf("invoice of %s: %s %v", inv.ShipmentID, inv.Status, inv.ERPRef)
+		}
+	}
+	var tl struct{ Items []struct{ Kind, Type string } }
+	h.GetJSON("/api/v1/shipments/SHP-D0/timeline", &tl)
+	deliveries := 0
+	for _, it := range tl.Items {
+		if it.Kind == "delivery" && it.Type == "delivery.delivered" {
+			deliveries++
+		}
+	}
+	if deliveries < 2 {
+		t.Fatalf("timeline shows %d deliveries: %+v", deliveries, tl.Items)
+	}
 }
 
 // A 400 kills the delivery at once with the answer kept; retried after the
@@ -146,8 +177,17 @@ func TestDeadDeliveryRetried(t *testing.T) {
 	if d := dead.Items[0]; d.Attempts != 1 || !strings.Contains(d.LastError, "unknown customer CUST-1") {
 		t.Fatalf("dead letter %+v", d)
 	}
+	var inv struct{ Items []struct{ Status string } }
+	h.GetJSON("/api/v1/invoices?shipment_id=SHP-D0", &inv)
+	if len(inv.Items) != 1 || inv.Items[0].Status != "failed" {
+		t.Fatalf("the refused invoice is failed: %+v", inv)
+	}
 	rcv.mode.Store("ok")
 	mustDo(t, h, http.MethodPost, "/api/v1/deliveries/"+dead.Items[0].ID+"/retry", "", http.StatusOK)
 	waitFor(t, 30*time.Second, "the retried delivery", func() bool { return rcv.count() == 2 })
+	waitFor(t, 30*time.Second, "the invoice posted", func() bool {
+		h.GetJSON("/api/v1/invoices?shipment_id=SHP-D0", &inv)
+		return len(inv.Items) == 1 && inv.Items[0].Status == "posted"
+	})
 	mustDo(t, h, http.MethodPost, "/api/v1/deliveries/"+dead.Items[0].ID+"/retry", "", http.StatusConflict)
 }

@@ -254,12 +254,15 @@ func (s *Server) unavailable(ctx context.Context, what string, err error) error 
 
 // timelineKind classifies a timeline entry: what the workflow recorded is
 // "case" (cases opened, superseded, resolved) or "workflow" (steps such
-// as billing held), everything else "event".
+// as billing held), how deliveries ended "delivery", everything else
+// "event".
 func timelineKind(e store.EventRecord) string {
-	if e.Source != pipeline.SourceWorkflow {
+	switch {
+	case e.Source == pipeline.SourceOutbox:
+		return "delivery"
+	case e.Source != pipeline.SourceWorkflow:
 		return "event"
-	}
-	if strings.HasPrefix(e.Type, "case.") {
+	case strings.HasPrefix(e.Type, "case."):
 		return "case"
 	}
 	return "workflow"

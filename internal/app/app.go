@@ -117,7 +117,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		a.scheduler.Handle(kind, func(ctx context.Context, j store.JobRecord) error { return a.pipeline.FireTimer(ctx, j.Kind, j.Key) })
 	}
 	if len(targets) > 0 {
-		a.scheduler.Handle(pipeline.JobDeliver, deliver(a.store, targets))
+		a.scheduler.Handle(pipeline.JobDeliver, deliver(a.store, a.pipeline, targets))
 	}
 	srv := api.New(api.Options{
 		Store: a.store, Pipeline: a.pipeline, Keys: keys, Metrics: a.metrics, Logger: log,

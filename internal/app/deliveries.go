@@ -44,33 +44,40 @@ func openConnectors(cfgs []config.Connector) (map[string]*target, map[string][]s
 
 var deliveryNS = uuid.MustParse("5a1e6b2c-3d4f-4a8b-9c7d-2e1f0a9b8c7d")
 
-// deliver is the outbox handler of delivery jobs: it loads the event and
-// hands it to its connector, applying the connector's retry policy.
-func deliver(st store.Store, targets map[string]*target) outbox.Handler {
+// deliver is the outbox handler of delivery jobs: it loads the event,
+// hands it to its connector under the connector's retry policy, and
+// records how the delivery ended once it has (delivered, or dead).
+func deliver(st store.Store, p *pipeline.Pipeline, targets map[string]*target) outbox.Handler {
 	return func(ctx context.Context, j store.JobRecord) error {
-		var p pipeline.DeliveryPayload
-		if err := json.Unmarshal(j.Payload, &p); err != nil {
+		var dp pipeline.DeliveryPayload
+		if err := json.Unmarshal(j.Payload, &dp); err != nil {
 			return outbox.Permanent(fmt.Errorf("delivery payload: %w", err))
 		}
-		t := targets[p.Connector]
+		t := targets[dp.Connector]
 		if t == nil {
-			return outbox.Permanent(fmt.Errorf("connector %s is no longer configured", p.Connector))
+			return outbox.Permanent(fmt.Errorf("connector %s is no longer configured", dp.Connector))
 		}
-		ev, err := st.Event(ctx, store.EventKey{Source: p.Source, ID: p.ID})
+		ev, err := st.Event(ctx, store.EventKey{Source: dp.Source, ID: dp.ID})
 		if errors.Is(err, store.ErrNotFound) {
-			return outbox.Permanent(fmt.Errorf("event %s %s not found", p.Source, p.ID))
+			return outbox.Permanent(fmt.Errorf("event %s %s not found", dp.Source, dp.ID))
 		}
 		if err != nil {
 			return err
 		}
-		err = t.conn.Deliver(ctx, connector.Delivery{
+		receipt, err := t.conn.Deliver(ctx, connector.Delivery{
 			ID: uuid.NewSHA1(deliveryNS, []byte(j.Key)).String(), Event: ev, CorrelationID: ev.CorrelationID, Attempt: j.Attempts,
 		})
-		switch {
-		case err == nil, outbox.IsPermanent(err):
+		if err == nil {
+			return p.RecordDelivery(ctx, pipeline.Outcome{Connector: dp.Connector, Event: ev, Delivered: true, Ref: receipt.Ref, Attempts: j.Attempts})
+		}
+		if !outbox.IsPermanent(err) && j.Attempts >= t.retry.MaxAttempts {
+			err = outbox.Permanent(fmt.Errorf("gave up after %d attempts: %w", j.Attempts, err))
+		}
+		if outbox.IsPermanent(err) {
+			if rerr := p.RecordDelivery(ctx, pipeline.Outcome{Connector: dp.Connector, Event: ev, Error: err.Error(), Attempts: j.Attempts}); rerr != nil {
+				return rerr // not recorded: run again (the destination refuses again)
+			}
 			return err
-		case j.Attempts >= t.retry.MaxAttempts:
-			return outbox.Permanent(fmt.Errorf("gave up after %d attempts: %w", j.Attempts, err))
 		}
 		if _, ok := outbox.RetryDelay(err); ok {
 			return err

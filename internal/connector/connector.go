@@ -23,9 +23,17 @@ type Delivery struct {
 type Connector interface {
 	// Name is the connector's name from the config.
 	Name() string
-	// Deliver sends d. nil: the destination has it (a repeat with the same
-	// ID must be harmless). Errors: see the package documentation.
-	Deliver(ctx context.Context, d Delivery) error
+	// Deliver sends d. A nil error: the destination has it (a repeat with
+	// the same ID must be harmless), and Receipt says what it answered.
+	// Errors: see the package documentation.
+	Deliver(ctx context.Context, d Delivery) (Receipt, error)
+}
+
+// Receipt is what a destination answered to a delivery.
+type Receipt struct {
+	// Ref is the destination's reference for what it created (an ERP
+	// invoice number), "" when it gave none.
+	Ref string
 }
 
 // CloudEvent is the JSON form of a stored event, as connectors send it.

@@ -114,6 +114,11 @@ func (p *Pipeline) commitBatch(batch []*pending, bs *batchState) error {
 		if pd.sub.Fire != nil {
 			p.fire(pd, bs)
 		}
+		if pd.sub.Outcome != nil {
+			if err := p.outcome(ctx, tx, pd, bs); err != nil {
+				return err
+			}
+		}
 		pd.results = make([]Result, len(pd.sub.Items))
 		for i := range pd.sub.Items {
 			pd.results[i] = p.apply(pd, i, bs)

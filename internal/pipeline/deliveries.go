@@ -1,7 +1,9 @@
 package pipeline
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 
 	"github.com/google/uuid"
 
@@ -44,4 +46,63 @@ func (p *Pipeline) deliveries(bs *batchState) {
 			})
 		}
 	}
+}
+
+// SourceOutbox is the source of delivery outcomes on a shipment's timeline
+// (kind "delivery").
+const SourceOutbox = "crossdock/outbox"
+
+// Delivery outcome event types.
+const (
+	TypeDelivered    = "delivery.delivered"
+	TypeDeliveryDead = "delivery.dead"
+	InvoicePosted    = "posted"
+	InvoiceFailed    = "failed"
+)
+
+// Outcome is how a delivery ended.
+type Outcome struct {
+	Connector string
+	Event     store.EventRecord // the event delivered
+	Delivered bool              // false: dead
+	Ref       string            // the destination's reference, when it gave one
+	Error     string            // why it is dead
+	Attempts  int
+}
+
+// RecordDelivery records how a delivery ended, in one transaction: on the
+// shipment's timeline, and — for invoice.ready — on the invoice, which
+// turns posted (with the ERP's reference) or failed. Recording twice (a
+// handler run again after a crash) adds a second timeline entry and sets
+// the same status.
+func (p *Pipeline) RecordDelivery(ctx context.Context, o Outcome) error {
+	_, err := p.run1(ctx, Submission{Outcome: &o})
+	return err
+}
+
+// outcome applies an Outcome submission.
+func (p *Pipeline) outcome(ctx context.Context, tx store.Tx, pd *pending, bs *batchState) error {
+	o := pd.sub.Outcome
+	typ, status := TypeDelivered, InvoicePosted
+	if !o.Delivered {
+		typ, status = TypeDeliveryDead, InvoiceFailed
+	}
+	if o.Event.Type == TypeInvoiceReady {
+		var inv struct{ ID string }
+		if err := json.Unmarshal(o.Event.Data, &inv); err == nil && inv.ID != "" {
+			if err := tx.SetInvoiceStatus(ctx, inv.ID, status, o.Ref, bs.now); err != nil {
+				return fmt.Errorf("pipeline: invoice %s: %w", inv.ID, err)
+			}
+		}
+	}
+	if o.Event.ShipmentID == "" {
+		return nil
+	}
+	data, _ := json.Marshal(map[string]any{"connector": o.Connector, "event_type": o.Event.Type, "event_source": o.Event.Source,
+		"event_id": o.Event.ID, "ref": o.Ref, "error": o.Error, "attempts": o.Attempts})
+	bs.records = append(bs.records, store.EventRecord{
+		Source: SourceOutbox, ID: uuid.Must(uuid.NewV7()).String(), Type: typ, Subject: o.Event.ShipmentID, ShipmentID: o.Event.ShipmentID,
+		Time: bs.now, ReceivedAt: bs.now, CorrelationID: o.Event.CorrelationID, CausationID: o.Event.ID, Data: data,
+	})
+	return nil
 }

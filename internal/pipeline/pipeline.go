@@ -66,6 +66,8 @@ type Submission struct {
 	Resolve *Resolution
 	// Fire, when set, runs a due workflow timer (see FireTimer).
 	Fire *Fire
+	// Outcome, when set, records how a delivery ended (RecordDelivery).
+	Outcome *Outcome
 	// Register, when set, registers a vehicle's devices in the same
 	// transaction (see RegisterDevices); Items may then be empty.
 	Register *Registration
@@ -200,7 +202,7 @@ func New(st store.Store, opt Options) *Pipeline {
 // returns ctx's error: the submission may still commit, and a retry will
 // see its events as duplicates.
 func (p *Pipeline) Submit(ctx context.Context, sub Submission) ([]Result, error) {
-	if len(sub.Items) == 0 && sub.Register == nil && sub.Resolve == nil && sub.Fire == nil {
+	if len(sub.Items) == 0 && sub.Register == nil && sub.Resolve == nil && sub.Fire == nil && sub.Outcome == nil {
 		return nil, nil
 	}
 	pd, err := p.run1(ctx, sub)

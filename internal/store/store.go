@@ -234,6 +234,9 @@ type Tx interface {
 	NextSequence(ctx context.Context, name string) (int64, error)
 	// PutInvoices inserts or replaces invoice records by ID.
 	PutInvoices(ctx context.Context, recs []InvoiceRecord) error
+	// SetInvoiceStatus records what the ERP did with an invoice: status
+	// posted (with its reference) or failed. ErrNotFound when absent.
+	SetInvoiceStatus(ctx context.Context, id, status, erpRef string, at time.Time) error
 	// PutCases inserts or replaces case records by ID; the columns people
 	// annotate (assignee, comments) are kept as they are.
 	PutCases(ctx context.Context, recs []CaseRecord) error

@@ -3,6 +3,7 @@ package rest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -71,14 +72,14 @@ const maxKept = 2 << 10
 // Idempotency-Key and X-Correlation-ID. 2xx is delivered; 408, 425, 429
 // and 5xx are retried (honouring Retry-After); other 4xx are permanent
 // with the answer kept; a connection error is retried.
-func (c *Connector) Deliver(ctx context.Context, d connector.Delivery) error {
+func (c *Connector) Deliver(ctx context.Context, d connector.Delivery) (connector.Receipt, error) {
 	body, err := connector.Body(d.Event)
 	if err != nil {
-		return outbox.Permanent(fmt.Errorf("encode event: %w", err))
+		return connector.Receipt{}, outbox.Permanent(fmt.Errorf("encode event: %w", err))
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.URL, bytes.NewReader(body))
 	if err != nil {
-		return outbox.Permanent(err)
+		return connector.Receipt{}, outbox.Permanent(err)
 	}
 	req.Header.Set("Content-Type", "application/cloudevents+json")
 	for k, v := range c.cfg.Headers {
@@ -96,25 +97,47 @@ func (c *Connector) Deliver(ctx context.Context, d connector.Delivery) error {
 	}
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("post %s: %w", c.cfg.Name, err)
+		return connector.Receipt{}, fmt.Errorf("post %s: %w", c.cfg.Name, err)
 	}
 	defer resp.Body.Close()
 	kept, _ := io.ReadAll(io.LimitReader(resp.Body, maxKept))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return nil
+		return connector.Receipt{Ref: reference(resp, kept)}, nil
 	}
 	err = fmt.Errorf("%s answered %d: %s", c.cfg.Name, resp.StatusCode, strings.TrimSpace(string(kept)))
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable:
 		if d, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-			return outbox.RetryAfter(d, err)
+			return connector.Receipt{}, outbox.RetryAfter(d, err)
 		}
-		return err
+		return connector.Receipt{}, err
 	case resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == http.StatusTooEarly || resp.StatusCode >= 500:
-		return err
+		return connector.Receipt{}, err
 	}
-	return outbox.Permanent(err)
+	return connector.Receipt{}, outbox.Permanent(err)
+}
+
+// reference is the destination's reference for what it created: erp_ref,
+// reference or id of a JSON answer, else the last segment of Location.
+func reference(resp *http.Response, body []byte) string {
+	var ans map[string]any
+	if json.Unmarshal(body, &ans) == nil {
+		for _, k := range []string{"erp_ref", "reference", "id"} {
+			switch v := ans[k].(type) {
+			case string:
+				if v != "" {
+					return v
+				}
+			case float64:
+				return strconv.FormatFloat(v, 'f', -1, 64)
+			}
+		}
+	}
+	if loc := resp.Header.Get("Location"); loc != "" {
+		return loc[strings.LastIndex(loc, "/")+1:]
+	}
+	return ""
 }
 
 // retryAfter reads a Retry-After header: seconds or an HTTP date.

@@ -41,7 +41,7 @@ func TestDeliverSendsTheEventWithItsKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Deliver(context.Background(), delivery()); err != nil {
+	if _, err := c.Deliver(context.Background(), delivery()); err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()
@@ -78,7 +78,7 @@ func TestDeliverClassifiesAnswers(t *testing.T) {
 			_, _ = w.Write([]byte(`{"error":"customer unknown"}`))
 		}))
 		conn, _ := New(Config{Name: "erp", URL: srv.URL})
-		err := conn.Deliver(context.Background(), delivery())
+		_, err := conn.Deliver(context.Background(), delivery())
 		srv.Close()
 		if err == nil {
 			t.Fatalf("%d: no error", c.status)
@@ -94,7 +94,7 @@ func TestDeliverClassifiesAnswers(t *testing.T) {
 		}
 	}
 	conn, _ := New(Config{Name: "erp", URL: "http://127.0.0.1:1"})
-	if err := conn.Deliver(context.Background(), delivery()); err == nil || outbox.IsPermanent(err) {
+	if _, err := conn.Deliver(context.Background(), delivery()); err == nil || outbox.IsPermanent(err) {
 		t.Fatalf("connection refused is retried: %v", err)
 	}
 }
@@ -135,7 +135,7 @@ func TestWebhookSignsTheBody(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Deliver(context.Background(), delivery()); err != nil {
+	if _, err := c.Deliver(context.Background(), delivery()); err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()
@@ -145,5 +145,32 @@ func TestWebhookSignsTheBody(t *testing.T) {
 	}
 	if reason, _ := signature.Verify("another-secret-012345", sig, body, now, 5*time.Minute); reason != signature.Mismatch {
 		t.Fatal("a signature any secret accepts")
+	}
+}
+
+func TestReceiptReference(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		body, location, want string
+	}{
+		{`{"erp_ref":"CI-2026-0042","id":7}`, "", "CI-2026-0042"},
+		{`{"id":4711}`, "", "4711"},
+		{`{"reference":"R-9"}`, "/x/1", "R-9"},
+		{`not json`, "https://erp/invoices/INV-77", "INV-77"},
+		{``, "", ""},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			if c.location != "" {
+				w.Header().Set("Location", c.location)
+			}
+			w.WriteHeader(http.StatusCreated)
+			_, _ = w.Write([]byte(c.body))
+		}))
+		conn, _ := New(Config{Name: "erp", URL: srv.URL})
+		r, err := conn.Deliver(context.Background(), delivery())
+		srv.Close()
+		if err != nil || r.Ref != c.want {
+			t.Errorf("%q %q: ref %q (%v), want %q", c.body, c.location, r.Ref, err, c.want)
+		}
 	}
 }

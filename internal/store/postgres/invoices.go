@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -82,4 +83,17 @@ func (s *Store) Invoices(ctx context.Context, f store.InvoiceFilter) ([]store.In
 		return nil, fmt.Errorf("postgres: invoices: %w", err)
 	}
 	return out, nil
+}
+
+// SetInvoiceStatus implements store.Tx.
+func (t *tx) SetInvoiceStatus(ctx context.Context, id, status, erpRef string, at time.Time) error {
+	tag, err := t.tx.Exec(ctx, `UPDATE invoices SET status = $1, erp_ref = $2, updated_at_ns = $3 WHERE id = $4`,
+		status, erpRef, store.UnixNanos(at), id)
+	if err != nil {
+		return fmt.Errorf("postgres: invoice %s status: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("postgres: invoice %s: %w", id, store.ErrNotFound)
+	}
+	return nil
 }

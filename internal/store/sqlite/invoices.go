@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/crossdockhq/crossdock/internal/store"
 )
@@ -69,4 +70,17 @@ func (s *Store) Invoices(ctx context.Context, f store.InvoiceFilter) ([]store.In
 	}
 	args = append(args, store.PageLimit(f.Limit))
 	return queryAll(ctx, s.r, "invoices", scanInvoice, `SELECT `+invoiceCols+` FROM invoices WHERE `+strings.Join(where, " AND ")+` ORDER BY id LIMIT ?`, args...)
+}
+
+// SetInvoiceStatus implements store.Tx.
+func (t *tx) SetInvoiceStatus(ctx context.Context, id, status, erpRef string, at time.Time) error {
+	res, err := t.tx.ExecContext(ctx, `UPDATE invoices SET status = ?, erp_ref = ?, updated_at_ns = ? WHERE id = ?`,
+		status, erpRef, store.UnixNanos(at), id)
+	if err != nil {
+		return fmt.Errorf("sqlite: invoice %s status: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return fmt.Errorf("sqlite: invoice %s: %w", id, store.ErrNotFound)
+	}
+	return nil
 }

@@ -31,7 +31,18 @@ func testInvoices(t *testing.T, open Opener) {
 		t.Fatalf("absent: %v", err)
 	}
 	b.Status, b.ERPRef, b.UpdatedAt = "posted", "ERP-99", t0.Add(time.Hour)
-	write(t, st, func(ctx context.Context, tx store.Tx) error { return tx.PutInvoices(ctx, []store.InvoiceRecord{b}) })
+	write(t, st, func(ctx context.Context, tx store.Tx) error {
+		return tx.SetInvoiceStatus(ctx, b.ID, "posted", "ERP-99", t0.Add(time.Hour))
+	})
+	if got, _ := st.Invoice(ctx, b.ID); !reflect.DeepEqual(got, b) {
+		t.Fatalf("after posting: %+v", got)
+	}
+	write(t, st, func(ctx context.Context, tx store.Tx) error {
+		if err := tx.SetInvoiceStatus(ctx, "INV-0", "posted", "", t0); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("absent invoice: %v", err)
+		}
+		return nil
+	})
 	for _, c := range []struct {
 		f    store.InvoiceFilter
 		want []string
