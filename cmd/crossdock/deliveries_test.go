@@ -191,3 +191,45 @@ func TestDeadDeliveryRetried(t *testing.T) {
 	})
 	mustDo(t, h, http.MethodPost, "/api/v1/deliveries/"+dead.Items[0].ID+"/retry", "", http.StatusConflict)
 }
+
+// TestConnectorCircuitAndPause: an ERP that keeps failing opens the
+// circuit (deliveries wait without spending attempts); pausing shows in
+// the connector's state; once resumed and the ERP is back, all arrive.
+func TestConnectorCircuitAndPause(t *testing.T) {
+	t.Parallel()
+	rcv, srv := newReceiver(t, "down")
+	h := hubtest.Start(t, hubtest.Options{Config: connectorConfig(srv.URL)})
+	deliverShipments(t, h, 3)
+	type status struct {
+		Name, State string
+		Backlog     int
+		LastError   string `json:"last_error"`
+	}
+	var list struct{ Items []status }
+	waitFor(t, 60*time.Second, "the circuit to open", func() bool {
+		h.GetJSON("/api/v1/connectors", &list)
+		return len(list.Items) == 1 && list.Items[0].State == "open"
+	})
+	if c := list.Items[0]; c.Name != "erp" || c.Backlog != 6 || !strings.Contains(c.LastError, "circuit open") && !strings.Contains(c.LastError, "503") {
+		t.Fatalf("connector while the ERP is down: %+v", c)
+	}
+	var dels struct{ Items []struct{ Attempts int } }
+	h.GetJSON("/api/v1/deliveries?state=pending", &dels)
+	for _, d := range dels.Items {
+		if d.Attempts > 6 {
+			t.Fatalf("attempts spent while the circuit is open: %+v", dels.Items)
+		}
+	}
+	body := mustDo(t, h, http.MethodPost, "/api/v1/connectors/erp/pause", `{"reason":"ERP maintenance"}`, http.StatusOK)
+	if !strings.Contains(string(body), `"state":"paused"`) || !strings.Contains(string(body), "ERP maintenance") {
+		t.Fatalf("pause: %s", body)
+	}
+	mustDo(t, h, http.MethodPost, "/api/v1/connectors/nope/pause", "", http.StatusNotFound)
+	rcv.mode.Store("ok")
+	mustDo(t, h, http.MethodPost, "/api/v1/connectors/erp/resume", "", http.StatusOK)
+	waitFor(t, 60*time.Second, "every delivery after resuming", func() bool { return rcv.count() == 6 })
+	waitFor(t, 30*time.Second, "an empty backlog", func() bool {
+		h.GetJSON("/api/v1/connectors", &list)
+		return list.Items[0].Backlog == 0 && list.Items[0].State == "closed"
+	})
+}

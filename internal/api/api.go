@@ -33,12 +33,13 @@ type Options struct {
 	Store          store.Store
 	Pipeline       *pipeline.Pipeline
 	Keys           *KeyRing
-	Partners       []config.Partner // declared partners: limits, signing, mappings
-	Ownership      config.Ownership // systems of record
-	Mappings       *Mappings        // compiled partner mappings (CompileMappings)
-	Billing        *billing.Engine  // rate cards for quotes; nil when none are configured
-	RoadFactor     float64          // planned distance: straight lines times this; default 1.3
-	Wake           func()           // wakes the job scheduler (a retried delivery); nil for none
+	Partners       []config.Partner       // declared partners: limits, signing, mappings
+	Ownership      config.Ownership       // systems of record
+	Mappings       *Mappings              // compiled partner mappings (CompileMappings)
+	Billing        *billing.Engine        // rate cards for quotes; nil when none are configured
+	RoadFactor     float64                // planned distance: straight lines times this; default 1.3
+	Wake           func()                 // wakes the job scheduler (a retried delivery); nil for none
+	Connectors     func() []ConnectorInfo // the configured connectors; nil for none
 	Metrics        *obs.Metrics
 	Logger         *slog.Logger
 	MaxBodyBytes   int64 // request body limit; default 4 MiB
@@ -108,6 +109,7 @@ func New(opt Options) *Server {
 	s.registerCases()
 	s.registerInvoices()
 	s.registerDeliveries()
+	s.registerConnectors()
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, newProblem(http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path))
 	})

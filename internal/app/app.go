@@ -123,6 +123,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		Store: a.store, Pipeline: a.pipeline, Keys: keys, Metrics: a.metrics, Logger: log,
 		Partners: cfg.Partners, Ownership: cfg.Ownership, Mappings: mappings, Billing: rating, RoadFactor: t.RoadFactor,
 		Wake:         a.scheduler.Wake,
+		Connectors:   connectorStatuses(targets),
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, MaxBatchEvents: cfg.HTTP.MaxBatchEvents, Limits: limits,
 		Ready: a.store.Ping,
 	})

@@ -5,9 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/google/uuid"
+	"github.com/sony/gobreaker/v2"
 
+	"github.com/crossdockhq/crossdock/internal/api"
 	"github.com/crossdockhq/crossdock/internal/backoff"
 	"github.com/crossdockhq/crossdock/internal/config"
 	"github.com/crossdockhq/crossdock/internal/connector"
@@ -17,10 +21,47 @@ import (
 	"github.com/crossdockhq/crossdock/internal/store"
 )
 
-// target is a configured connector with its retry policy.
+// target is a configured connector with its retry policy, circuit
+// breaker and pause switch.
 type target struct {
-	conn  connector.Connector
-	retry config.Retry
+	conn    connector.Connector
+	cfg     config.Connector
+	breaker *gobreaker.CircuitBreaker[connector.Receipt]
+
+	mu        sync.Mutex
+	paused    bool
+	checkedAt time.Time
+}
+
+// Circuit breaker: five failed deliveries in a row open the circuit;
+// deliveries then wait (not counted as attempts) and one probe goes
+// through after breakerOpen.
+const (
+	breakerTrips = 5
+	breakerOpen  = 10 * time.Second
+	pauseRecheck = 2 * time.Second
+)
+
+// isPaused reads the connector's pause switch (PUT by the API into the
+// store, so every node sees it), at most every pauseRecheck.
+func (t *target) isPaused(ctx context.Context, st store.Store) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if time.Since(t.checkedAt) < pauseRecheck {
+		return t.paused
+	}
+	t.paused, t.checkedAt = connectorPaused(ctx, st, t.cfg.Name), time.Now()
+	return t.paused
+}
+
+// connectorPaused reads a connector's pause switch from the store.
+func connectorPaused(ctx context.Context, st store.Store, name string) bool {
+	rec, err := st.Master(ctx, api.KindConnector, name)
+	if err != nil {
+		return false
+	}
+	var sw api.PauseSwitch
+	return json.Unmarshal(rec.Data, &sw) == nil && sw.Paused
 }
 
 // openConnectors builds the configured connectors and the event types
@@ -34,7 +75,13 @@ func openConnectors(cfgs []config.Connector) (map[string]*target, map[string][]s
 		if err != nil {
 			return nil, nil, fmt.Errorf("app: connector %s: %w", c.Name, err)
 		}
-		targets[c.Name] = &target{conn: conn, retry: c.Retry}
+		targets[c.Name] = &target{conn: conn, cfg: c, breaker: gobreaker.NewCircuitBreaker[connector.Receipt](gobreaker.Settings{
+			Name: c.Name, Timeout: breakerOpen,
+			ReadyToTrip: func(n gobreaker.Counts) bool { return n.ConsecutiveFailures >= breakerTrips },
+			// A refusal (4xx) proves the destination up; only failures to
+			// deliver at all count against it.
+			IsSuccessful: func(err error) bool { return err == nil || outbox.IsPermanent(err) },
+		})}
 		for _, e := range c.Events {
 			subs[e] = append(subs[e], c.Name)
 		}
@@ -64,13 +111,21 @@ func deliver(st store.Store, p *pipeline.Pipeline, targets map[string]*target) o
 		if err != nil {
 			return err
 		}
-		receipt, err := t.conn.Deliver(ctx, connector.Delivery{
-			ID: uuid.NewSHA1(deliveryNS, []byte(j.Key)).String(), Event: ev, CorrelationID: ev.CorrelationID, Attempt: j.Attempts,
+		if t.isPaused(ctx, st) {
+			return outbox.Defer(pauseRecheck, errors.New("connector paused"))
+		}
+		receipt, err := t.breaker.Execute(func() (connector.Receipt, error) {
+			return t.conn.Deliver(ctx, connector.Delivery{
+				ID: uuid.NewSHA1(deliveryNS, []byte(j.Key)).String(), Event: ev, CorrelationID: ev.CorrelationID, Attempt: j.Attempts,
+			})
 		})
+		if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+			return outbox.Defer(breakerOpen, fmt.Errorf("circuit open after %d failed deliveries: %w", breakerTrips, err))
+		}
 		if err == nil {
 			return p.RecordDelivery(ctx, pipeline.Outcome{Connector: dp.Connector, Event: ev, Delivered: true, Ref: receipt.Ref, Attempts: j.Attempts})
 		}
-		if !outbox.IsPermanent(err) && j.Attempts >= t.retry.MaxAttempts {
+		if !outbox.IsPermanent(err) && j.Attempts >= t.cfg.Retry.MaxAttempts {
 			err = outbox.Permanent(fmt.Errorf("gave up after %d attempts: %w", j.Attempts, err))
 		}
 		if outbox.IsPermanent(err) {
@@ -84,6 +139,19 @@ func deliver(st store.Store, p *pipeline.Pipeline, targets map[string]*target) o
 		}
 		// The connector's policy: retry.initial doubled per attempt up to
 		// retry.max, ±20 % jitter.
-		return outbox.RetryAfter(backoff.Jitter(backoff.Exp(j.Attempts, t.retry.Initial.D(), t.retry.Max.D()), 0.2), err)
+		return outbox.RetryAfter(backoff.Jitter(backoff.Exp(j.Attempts, t.cfg.Retry.Initial.D(), t.cfg.Retry.Max.D()), 0.2), err)
+	}
+}
+
+// connectorStatuses tells the API each connector's configuration and
+// circuit state.
+func connectorStatuses(targets map[string]*target) func() []api.ConnectorInfo {
+	return func() []api.ConnectorInfo {
+		out := make([]api.ConnectorInfo, 0, len(targets))
+		for _, t := range targets {
+			out = append(out, api.ConnectorInfo{Name: t.cfg.Name, Kind: t.cfg.Kind, URL: config.RedactURL(t.cfg.URL), Events: t.cfg.Events,
+				Circuit: t.breaker.State().String()})
+		}
+		return out
 	}
 }

@@ -98,3 +98,6 @@ func redactURL(s string) string {
 	}
 	return passwordParam.ReplaceAllString(s, "${1}***")
 }
+
+// RedactURL hides the password of a connection string or URL, for display.
+func RedactURL(s string) string { return redactURL(s) }

@@ -16,6 +16,7 @@ import (
 
 // Handler runs one job. nil: done. Permanent(err): dead at once.
 // RetryAfter(d, err): run again after d (a 429 or 503 asked for it).
+// Defer(d, err): run again after d, the attempt not counted.
 // Any other error: run again after an exponential backoff, dead after
 // MaxAttempts. A panic counts as an error.
 type Handler func(ctx context.Context, job store.JobRecord) error
@@ -38,6 +39,18 @@ func (r *retryAfter) Unwrap() error { return r.err }
 
 // RetryAfter asks for the job to run again after d.
 func RetryAfter(d time.Duration, err error) error { return &retryAfter{d, err} }
+
+type deferred struct {
+	d   time.Duration
+	err error
+}
+
+func (r *deferred) Error() string { return r.err.Error() }
+func (r *deferred) Unwrap() error { return r.err }
+
+// Defer puts the job off for d without counting the attempt: it did not
+// really run (the destination's circuit is open, its connector paused).
+func Defer(d time.Duration, err error) error { return &deferred{d, err} }
 
 // IsPermanent reports whether err was marked Permanent.
 func IsPermanent(err error) bool {
@@ -194,9 +207,12 @@ func (s *Scheduler) run(ctx context.Context, j store.JobRecord) error {
 	var err error
 	var perm *permanent
 	var after *retryAfter
+	var put *deferred
 	switch {
 	case herr == nil:
 		err = s.st.CompleteJob(settle, j.ID, s.opt.Node, now)
+	case errors.As(herr, &put):
+		err = s.st.DeferJob(settle, j.ID, s.opt.Node, now.Add(put.d), herr.Error(), now)
 	case errors.As(herr, &perm):
 		s.opt.Logger.Warn("job dead", "kind", j.Kind, "key", j.Key, "err", herr)
 		err = s.st.KillJob(settle, j.ID, s.opt.Node, herr.Error(), now)

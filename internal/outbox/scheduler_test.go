@@ -77,18 +77,20 @@ func TestOutcomes(t *testing.T) {
 			return outbox.Permanent(errors.New("400 bad request"))
 		case "busy":
 			return outbox.RetryAfter(time.Minute, errors.New("429"))
+		case "paused":
+			return outbox.Defer(time.Minute, errors.New("connector paused"))
 		case "panics":
 			panic("boom")
 		}
 		return errors.New("connection refused")
 	})
-	for _, k := range []string{"ok", "bad", "busy", "flaky", "panics"} {
+	for _, k := range []string{"ok", "bad", "busy", "flaky", "panics", "paused"} {
 		enqueue(t, st, "t", k, t0)
 	}
 	enqueue(t, st, "t", "later", t0.Add(time.Hour))
 	enqueue(t, st, "other", "x", t0)
 	ctx := context.Background()
-	if n, err := s.RunOnce(ctx); err != nil || n != 5 {
+	if n, err := s.RunOnce(ctx); err != nil || n != 6 {
 		t.Fatalf("first pass: %d %v", n, err)
 	}
 	for key, want := range map[string]string{"ok": store.JobDone, "bad": store.JobDead, "busy": store.JobPending, "flaky": store.JobPending, "panics": store.JobPending, "later": store.JobPending} {
@@ -96,8 +98,11 @@ func TestOutcomes(t *testing.T) {
 			t.Errorf("%s: %s, want %s (%s)", key, j.State, want, j.LastError)
 		}
 	}
-	if j := state(t, st, "t", "busy"); !j.RunAt.Equal(t0.Add(time.Minute)) {
-		t.Fatalf("RetryAfter honoured: %v", j.RunAt)
+	if j := state(t, st, "t", "busy"); !j.RunAt.Equal(t0.Add(time.Minute)) || j.Attempts != 1 {
+		t.Fatalf("RetryAfter honoured: %+v", j)
+	}
+	if j := state(t, st, "t", "paused"); !j.RunAt.Equal(t0.Add(time.Minute)) || j.Attempts != 0 || j.State != store.JobPending {
+		t.Fatalf("Defer does not count the attempt: %+v", j)
 	}
 	if j := state(t, st, "t", "flaky"); j.RunAt.Before(t0.Add(800*time.Millisecond)) || j.RunAt.After(t0.Add(1200*time.Millisecond)) {
 		t.Fatalf("first backoff ~1s: %v", j.RunAt.Sub(t0))

@@ -52,6 +52,11 @@ type JobStore interface {
 	CompleteJob(ctx context.Context, id, node string, now time.Time) error
 	RetryJob(ctx context.Context, id, node string, runAt time.Time, lastError string, now time.Time) error
 	KillJob(ctx context.Context, id, node, lastError string, now time.Time) error
+	// DeferJob is RetryJob without counting the attempt: the job did not
+	// run (its destination's circuit is open, its connector paused).
+	DeferJob(ctx context.Context, id, node string, runAt time.Time, lastError string, now time.Time) error
+	// JobStats sums up the jobs of kind whose key starts with keyPrefix.
+	JobStats(ctx context.Context, kind, keyPrefix string) (JobStats, error)
 	// Job reads one job by kind and key; ErrNotFound when absent.
 	Job(ctx context.Context, kind, key string) (JobRecord, error)
 	// JobByID reads one job; ErrNotFound when absent.
@@ -70,4 +75,12 @@ type JobFilter struct {
 	KeyPrefix string   // keys starting with it (e.g. "erp|"); "" for all
 	Before    string   // id cursor: jobs with a smaller id
 	Limit     int      // 1..1000
+}
+
+// JobStats sums up a set of jobs: a connector's backlog.
+type JobStats struct {
+	Pending       int       // pending or running
+	OldestPending time.Time // created_at of the oldest pending one; zero when none
+	Dead          int
+	LastError     string // of the most recently updated job that has one
 }

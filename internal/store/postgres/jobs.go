@@ -173,3 +173,29 @@ func (s *Store) ResetJob(ctx context.Context, id string, runAt time.Time) error 
 	}
 	return nil
 }
+
+// DeferJob implements store.JobStore.
+func (s *Store) DeferJob(ctx context.Context, id, node string, runAt time.Time, lastError string, now time.Time) error {
+	return s.settle(ctx, "defer", id, node, `state = 'pending', attempts = greatest(attempts - 1, 0), run_at_ns = $1, lease_until_ns = 0,
+		last_error = $2, updated_at_ns = $3`, store.UnixNanos(runAt), lastError, store.UnixNanos(now))
+}
+
+// JobStats implements store.JobStore.
+func (s *Store) JobStats(ctx context.Context, kind, keyPrefix string) (store.JobStats, error) {
+	var st store.JobStats
+	var oldest *int64
+	err := s.pool.QueryRow(ctx, `SELECT
+			count(*) FILTER (WHERE state IN ('pending', 'running')),
+			min(created_at_ns) FILTER (WHERE state IN ('pending', 'running')),
+			count(*) FILTER (WHERE state = 'dead'),
+			coalesce((SELECT last_error FROM jobs j2 WHERE j2.kind = $1 AND starts_with(j2.key, $2) AND j2.last_error <> ''
+				AND j2.last_error <> 'cancelled' ORDER BY j2.updated_at_ns DESC LIMIT 1), '')
+		FROM jobs WHERE kind = $1 AND starts_with(key, $2)`, kind, keyPrefix).Scan(&st.Pending, &oldest, &st.Dead, &st.LastError)
+	if err != nil {
+		return st, fmt.Errorf("postgres: job stats: %w", err)
+	}
+	if oldest != nil {
+		st.OldestPending = store.FromUnixNanos(*oldest)
+	}
+	return st, nil
+}

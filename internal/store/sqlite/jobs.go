@@ -185,3 +185,30 @@ func (s *Store) ResetJob(ctx context.Context, id string, runAt time.Time) error 
 	}
 	return nil
 }
+
+// DeferJob implements store.JobStore.
+func (s *Store) DeferJob(ctx context.Context, id, node string, runAt time.Time, lastError string, now time.Time) error {
+	return s.settle(ctx, "defer", id, node, `state = 'pending', attempts = max(attempts - 1, 0), run_at_ns = ?, lease_until_ns = 0,
+		last_error = ?, updated_at_ns = ?`, store.UnixNanos(runAt), lastError, store.UnixNanos(now))
+}
+
+// JobStats implements store.JobStore.
+func (s *Store) JobStats(ctx context.Context, kind, keyPrefix string) (store.JobStats, error) {
+	var st store.JobStats
+	var oldest sql.NullInt64
+	err := s.r.QueryRowContext(ctx, `SELECT
+			count(*) FILTER (WHERE state IN ('pending', 'running')),
+			min(created_at_ns) FILTER (WHERE state IN ('pending', 'running')),
+			count(*) FILTER (WHERE state = 'dead'),
+			coalesce((SELECT last_error FROM jobs j2 WHERE j2.kind = ? AND substr(j2.key, 1, ?) = ? AND j2.last_error <> ''
+				AND j2.last_error <> 'cancelled' ORDER BY j2.updated_at_ns DESC LIMIT 1), '')
+		FROM jobs WHERE kind = ? AND substr(key, 1, ?) = ?`,
+		kind, len(keyPrefix), keyPrefix, kind, len(keyPrefix), keyPrefix).Scan(&st.Pending, &oldest, &st.Dead, &st.LastError)
+	if err != nil {
+		return st, fmt.Errorf("sqlite: job stats: %w", err)
+	}
+	if oldest.Valid {
+		st.OldestPending = store.FromUnixNanos(oldest.Int64)
+	}
+	return st, nil
+}

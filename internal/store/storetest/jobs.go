@@ -222,3 +222,32 @@ func testJobsListAndReset(t *testing.T, open Opener) {
 		t.Fatalf("absent: %v", err)
 	}
 }
+
+func testJobStatsAndDefer(t *testing.T, open Opener) {
+	st, _ := open(t)
+	ctx := context.Background()
+	a, b := job("deliver", "erp|a", 0), job("deliver", "erp|b", 0)
+	b.CreatedAt = t0.Add(time.Minute)
+	enqueue(t, st, a, b, job("deliver", "portal|c", 0))
+	claimIDs(t, st, 0, "n", "deliver")
+	if err := st.DeferJob(ctx, "deliver/erp|a", "n", t0.Add(time.Hour), "circuit open", t0); err != nil {
+		t.Fatal(err)
+	}
+	if j, _ := st.JobByID(ctx, "deliver/erp|a"); j.Attempts != 0 || j.State != store.JobPending || !j.RunAt.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("deferred without counting the attempt: %+v", j)
+	}
+	if err := st.KillJob(ctx, "deliver/erp|b", "n", "400 bad request", t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.JobStats(ctx, "deliver", "erp|")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := store.JobStats{Pending: 1, OldestPending: t0, Dead: 1, LastError: "400 bad request"}
+	if got != want {
+		t.Fatalf("stats %+v, want %+v", got, want)
+	}
+	if got, _ := st.JobStats(ctx, "deliver", "none|"); got != (store.JobStats{}) {
+		t.Fatalf("empty stats %+v", got)
+	}
+}

@@ -35,6 +35,7 @@ func Run(t *testing.T, open Opener) {
 		{"JobsClaimedOnce", testJobsClaimedOnce},
 		{"JobsFIFO", testJobsFIFO},
 		{"JobsListAndReset", testJobsListAndReset},
+		{"JobStatsAndDefer", testJobStatsAndDefer},
 		{"AppendAssignsIncreasingSeq", testAppend},
 		{"ExistingEvents", testExistingEvents},
 		{"AppendConflictRollsBack", testConflict},
