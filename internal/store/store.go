@@ -228,6 +228,10 @@ type Tx interface {
 	EnqueueJobs(ctx context.Context, jobs []JobRecord) error
 	// CancelJobs marks the pending jobs of kind with keys done ("cancelled").
 	CancelJobs(ctx context.Context, kind string, keys []string) error
+	// FinishJob settles a running job leased by node as done or dead in
+	// this transaction (a delivery's outcome commits with what it records);
+	// a job no longer leased by node is left alone.
+	FinishJob(ctx context.Context, id, node, state, lastError string, now time.Time) error
 	// NextSequence increments the named counter and returns its new value
 	// (the first is 1). The increment is part of the transaction, so a
 	// rolled-back transaction leaves no gap.

@@ -199,3 +199,12 @@ func (s *Store) JobStats(ctx context.Context, kind, keyPrefix string) (store.Job
 	}
 	return st, nil
 }
+
+// FinishJob implements store.Tx.
+func (t *tx) FinishJob(ctx context.Context, id, node, state, lastError string, now time.Time) error {
+	if _, err := t.tx.Exec(ctx, `UPDATE jobs SET state = $1, lease_until_ns = 0, last_error = $2, updated_at_ns = $3
+		WHERE id = $4 AND state = 'running' AND leased_by = $5`, state, lastError, store.UnixNanos(now), id, node); err != nil {
+		return fmt.Errorf("postgres: finish job %s: %w", id, err)
+	}
+	return nil
+}

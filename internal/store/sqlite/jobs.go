@@ -53,51 +53,64 @@ func (t *tx) CancelJobs(ctx context.Context, kind string, keys []string) error {
 }
 
 // ClaimJobs implements store.JobStore: one transaction on the writer
-// connection, so claims never overlap.
+// connection, so claims never overlap. Jobs whose lease expired come
+// first, then due pending ones walked in run_at order on the jobs_due
+// index, so the query stops at limit however long the backlog is.
 func (s *Store) ClaimJobs(ctx context.Context, kinds []string, now time.Time, lease time.Duration, node string, limit int) ([]store.JobRecord, error) {
 	if len(kinds) == 0 || limit <= 0 {
 		return nil, nil
 	}
+	in := `kind IN (?` + strings.Repeat(", ?", len(kinds)-1) + `)`
+	kindArgs := make([]any, 0, len(kinds))
+	for _, k := range kinds {
+		kindArgs = append(kindArgs, k)
+	}
+	n := store.UnixNanos(now)
 	var out []store.JobRecord
 	err := s.inTx(ctx, "claim jobs", func(tx *sql.Tx) error {
-		args := []any{store.UnixNanos(now), store.UnixNanos(now)}
-		for _, k := range kinds {
-			args = append(args, k)
-		}
-		args = append(args, limit)
-		rows, err := tx.QueryContext(ctx, `SELECT `+jobCols+` FROM jobs
-			WHERE ((state = 'pending' AND run_at_ns <= ?) OR (state = 'running' AND lease_until_ns <= ?))
-			AND kind IN (?`+strings.Repeat(", ?", len(kinds)-1)+`)
-			AND (group_key = '' OR NOT EXISTS (SELECT 1 FROM jobs e WHERE e.group_key = jobs.group_key
-				AND e.state IN ('pending', 'running') AND (e.created_at_ns < jobs.created_at_ns OR (e.created_at_ns = jobs.created_at_ns AND e.id < jobs.id))))
-			ORDER BY run_at_ns, created_at_ns, id LIMIT ?`, args...)
-		if err != nil {
+		expired := append([]any{n}, kindArgs...)
+		if err := collectJobs(ctx, tx, &out, `SELECT `+jobCols+` FROM jobs WHERE state = 'running' AND lease_until_ns <= ? AND `+in+
+			` ORDER BY lease_until_ns LIMIT ?`, append(expired, limit)...); err != nil {
 			return err
 		}
-		for rows.Next() {
-			j, err := scanJob(rows)
-			if err != nil {
-				rows.Close()
+		if rest := limit - len(out); rest > 0 {
+			due := append([]any{n}, kindArgs...)
+			if err := collectJobs(ctx, tx, &out, `SELECT `+jobCols+` FROM jobs WHERE state = 'pending' AND run_at_ns <= ? AND `+in+`
+				AND (group_key = '' OR NOT EXISTS (SELECT 1 FROM jobs e WHERE e.group_key = jobs.group_key
+					AND e.state IN ('pending', 'running') AND (e.created_at_ns < jobs.created_at_ns OR (e.created_at_ns = jobs.created_at_ns AND e.id < jobs.id))))
+				ORDER BY run_at_ns LIMIT ?`, append(due, rest)...); err != nil {
 				return err
 			}
-			out = append(out, j)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
 		}
 		until := store.UnixNanos(now.Add(lease))
 		for i := range out {
 			j := &out[i]
 			j.State, j.Attempts, j.LeaseUntil, j.LeasedBy, j.UpdatedAt = store.JobRunning, j.Attempts+1, now.Add(lease), node, now
 			if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until_ns = ?, leased_by = ?,
-				updated_at_ns = ? WHERE id = ?`, until, node, store.UnixNanos(now), j.ID); err != nil {
+				updated_at_ns = ? WHERE id = ?`, until, node, n, j.ID); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	return out, err
+}
+
+// collectJobs appends the jobs q selects to out.
+func collectJobs(ctx context.Context, tx *sql.Tx, out *[]store.JobRecord, q string, args ...any) error {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return err
+		}
+		*out = append(*out, j)
+	}
+	return rows.Err()
 }
 
 func (s *Store) settle(ctx context.Context, what, id, node, set string, args ...any) error {
@@ -211,4 +224,13 @@ func (s *Store) JobStats(ctx context.Context, kind, keyPrefix string) (store.Job
 		st.OldestPending = store.FromUnixNanos(oldest.Int64)
 	}
 	return st, nil
+}
+
+// FinishJob implements store.Tx.
+func (t *tx) FinishJob(ctx context.Context, id, node, state, lastError string, now time.Time) error {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE jobs SET state = ?, lease_until_ns = 0, last_error = ?, updated_at_ns = ?
+		WHERE id = ? AND state = 'running' AND leased_by = ?`, state, lastError, store.UnixNanos(now), id, node); err != nil {
+		return fmt.Errorf("sqlite: finish job %s: %w", id, err)
+	}
+	return nil
 }

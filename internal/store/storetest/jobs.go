@@ -251,3 +251,25 @@ func testJobStatsAndDefer(t *testing.T, open Opener) {
 		t.Fatalf("empty stats %+v", got)
 	}
 }
+
+func testFinishJobInTx(t *testing.T, open Opener) {
+	st, _ := open(t)
+	ctx := context.Background()
+	enqueue(t, st, job("deliver", "a", 0), job("deliver", "b", 0))
+	claimIDs(t, st, 0, "n", "deliver")
+	write(t, st, func(ctx context.Context, tx store.Tx) error {
+		if err := tx.FinishJob(ctx, "deliver/a", "n", store.JobDone, "", t0); err != nil {
+			return err
+		}
+		return tx.FinishJob(ctx, "deliver/b", "other-node", store.JobDead, "x", t0) // not its lease: left alone
+	})
+	if j, _ := st.JobByID(ctx, "deliver/a"); j.State != store.JobDone {
+		t.Fatalf("finished: %+v", j)
+	}
+	if j, _ := st.JobByID(ctx, "deliver/b"); j.State != store.JobRunning {
+		t.Fatalf("another node's job: %+v", j)
+	}
+	if err := st.CompleteJob(ctx, "deliver/a", "n", t0); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("settling a finished job again: %v", err)
+	}
+}

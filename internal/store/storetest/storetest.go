@@ -36,6 +36,7 @@ func Run(t *testing.T, open Opener) {
 		{"JobsFIFO", testJobsFIFO},
 		{"JobsListAndReset", testJobsListAndReset},
 		{"JobStatsAndDefer", testJobStatsAndDefer},
+		{"FinishJobInTx", testFinishJobInTx},
 		{"AppendAssignsIncreasingSeq", testAppend},
 		{"ExistingEvents", testExistingEvents},
 		{"AppendConflictRollsBack", testConflict},
