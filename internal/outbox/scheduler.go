@@ -14,7 +14,8 @@ import (
 	"github.com/crossdockhq/crossdock/internal/store"
 )
 
-// Handler runs one job. nil: done. Permanent(err): dead at once.
+// Handler runs one job. nil: done. ErrSettled: done, and already marked
+// so by the handler. Permanent(err): dead at once.
 // RetryAfter(d, err): run again after d (a 429 or 503 asked for it).
 // Defer(d, err): run again after d, the attempt not counted.
 // Any other error: run again after an exponential backoff, dead after
@@ -52,6 +53,11 @@ func (r *deferred) Unwrap() error { return r.err }
 // really run (the destination's circuit is open, its connector paused).
 func Defer(d time.Duration, err error) error { return &deferred{d, err} }
 
+// ErrSettled is what a handler returns when it settled its job itself, in
+// the transaction of the work (store.Tx.FinishJob): the scheduler then
+// writes nothing more for it.
+var ErrSettled = errors.New("job settled by its handler")
+
 // IsPermanent reports whether err was marked Permanent.
 func IsPermanent(err error) bool {
 	var p *permanent
@@ -79,7 +85,8 @@ type Options struct {
 	Node         string        // who holds leases; default hostname-pid
 	Lease        time.Duration // how long a claim is held; default 30s
 	PollInterval time.Duration // how often due jobs are looked for; default 1s
-	Batch        int           // jobs claimed at once; default 100
+	Batch        int           // jobs of one kind claimed at once; default 100
+	Workers      int           // jobs run at once; default 16
 	MaxAttempts  int           // runs before a failing job is dead; default 10
 	BackoffMin   time.Duration // first retry delay; default 1s
 	BackoffMax   time.Duration // longest retry delay; default 5m
@@ -100,6 +107,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Batch <= 0 {
 		o.Batch = 100
+	}
+	if o.Workers <= 0 {
+		o.Workers = 16
 	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 10
@@ -155,11 +165,11 @@ func (s *Scheduler) Run(ctx context.Context) {
 	defer t.Stop()
 	for {
 		for {
-			n, err := s.RunOnce(ctx)
+			_, full, err := s.runOnce(ctx)
 			if err != nil && ctx.Err() == nil {
 				s.opt.Logger.Error("run jobs", "err", err)
 			}
-			if n < s.opt.Batch || ctx.Err() != nil {
+			if !full || ctx.Err() != nil {
 				break // drained (or stopping); a full batch means more may be due
 			}
 		}
@@ -172,9 +182,16 @@ func (s *Scheduler) Run(ctx context.Context) {
 	}
 }
 
-// RunOnce claims one batch of due jobs, runs them one after the other and
-// records each outcome. It returns how many it claimed.
+// RunOnce claims one batch of due jobs of each registered kind — kind by
+// kind, so a flood of one kind (timers) cannot starve another
+// (deliveries) — runs them, up to Workers at once, and records each
+// outcome. It returns how many it claimed.
 func (s *Scheduler) RunOnce(ctx context.Context) (int, error) {
+	n, _, err := s.runOnce(ctx)
+	return n, err
+}
+
+func (s *Scheduler) runOnce(ctx context.Context) (n int, full bool, err error) {
 	s.mu.Lock()
 	kinds := make([]string, 0, len(s.handlers))
 	for k := range s.handlers {
@@ -182,17 +199,32 @@ func (s *Scheduler) RunOnce(ctx context.Context) (int, error) {
 	}
 	s.mu.Unlock()
 	sort.Strings(kinds)
-	jobs, err := s.st.ClaimJobs(context.WithoutCancel(ctx), kinds, s.opt.Clock.Now(), s.opt.Lease, s.opt.Node, s.opt.Batch)
-	if err != nil {
-		return 0, fmt.Errorf("outbox: claim: %w", err)
-	}
+	var mu sync.Mutex
 	var errs []error
-	for _, j := range jobs {
-		if err := s.run(ctx, j); err != nil {
-			errs = append(errs, err)
+	sem := make(chan struct{}, s.opt.Workers)
+	var wg sync.WaitGroup
+	for _, kind := range kinds {
+		jobs, err := s.st.ClaimJobs(context.WithoutCancel(ctx), []string{kind}, s.opt.Clock.Now(), s.opt.Lease, s.opt.Node, s.opt.Batch)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("outbox: claim %s: %w", kind, err))
+			continue
+		}
+		n += len(jobs)
+		full = full || len(jobs) == s.opt.Batch
+		for _, j := range jobs {
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				if err := s.run(ctx, j); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			})
 		}
 	}
-	return len(jobs), errors.Join(errs...)
+	wg.Wait()
+	return n, full, errors.Join(errs...)
 }
 
 // run runs one claimed job and settles it. Once claimed, a job is settled
@@ -209,6 +241,8 @@ func (s *Scheduler) run(ctx context.Context, j store.JobRecord) error {
 	var after *retryAfter
 	var put *deferred
 	switch {
+	case errors.Is(herr, ErrSettled):
+		return nil
 	case herr == nil:
 		err = s.st.CompleteJob(settle, j.ID, s.opt.Node, now)
 	case errors.As(herr, &put):

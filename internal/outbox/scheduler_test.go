@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -67,9 +68,12 @@ func TestOutcomes(t *testing.T) {
 	st, _ := openStore(t)
 	c := &clock{now: t0}
 	s := outbox.New(st, outbox.Options{Node: "n1", Clock: c, MaxAttempts: 3, BackoffMin: time.Second, BackoffMax: 10 * time.Second})
+	var callsMu sync.Mutex
 	calls := map[string]int{}
 	s.Handle("t", func(_ context.Context, j store.JobRecord) error {
+		callsMu.Lock()
 		calls[j.Key]++
+		callsMu.Unlock()
 		switch j.Key {
 		case "ok", "later":
 			return nil
@@ -79,18 +83,20 @@ func TestOutcomes(t *testing.T) {
 			return outbox.RetryAfter(time.Minute, errors.New("429"))
 		case "paused":
 			return outbox.Defer(time.Minute, errors.New("connector paused"))
+		case "settled":
+			return outbox.ErrSettled
 		case "panics":
 			panic("boom")
 		}
 		return errors.New("connection refused")
 	})
-	for _, k := range []string{"ok", "bad", "busy", "flaky", "panics", "paused"} {
+	for _, k := range []string{"ok", "bad", "busy", "flaky", "panics", "paused", "settled"} {
 		enqueue(t, st, "t", k, t0)
 	}
 	enqueue(t, st, "t", "later", t0.Add(time.Hour))
 	enqueue(t, st, "other", "x", t0)
 	ctx := context.Background()
-	if n, err := s.RunOnce(ctx); err != nil || n != 6 {
+	if n, err := s.RunOnce(ctx); err != nil || n != 7 {
 		t.Fatalf("first pass: %d %v", n, err)
 	}
 	for key, want := range map[string]string{"ok": store.JobDone, "bad": store.JobDead, "busy": store.JobPending, "flaky": store.JobPending, "panics": store.JobPending, "later": store.JobPending} {
@@ -100,6 +106,9 @@ func TestOutcomes(t *testing.T) {
 	}
 	if j := state(t, st, "t", "busy"); !j.RunAt.Equal(t0.Add(time.Minute)) || j.Attempts != 1 {
 		t.Fatalf("RetryAfter honoured: %+v", j)
+	}
+	if j := state(t, st, "t", "settled"); j.State != store.JobRunning {
+		t.Fatalf("a job its handler settled is left as the handler left it: %+v", j)
 	}
 	if j := state(t, st, "t", "paused"); !j.RunAt.Equal(t0.Add(time.Minute)) || j.Attempts != 0 || j.State != store.JobPending {
 		t.Fatalf("Defer does not count the attempt: %+v", j)
@@ -120,8 +129,11 @@ func TestOutcomes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if j := state(t, st, "t", "flaky"); j.State != store.JobDead || j.Attempts != 3 || calls["flaky"] != 3 {
-		t.Fatalf("after 3 attempts: %+v (%d calls)", j, calls["flaky"])
+	callsMu.Lock()
+	flaky := calls["flaky"]
+	callsMu.Unlock()
+	if j := state(t, st, "t", "flaky"); j.State != store.JobDead || j.Attempts != 3 || flaky != 3 {
+		t.Fatalf("after 3 attempts: %+v (%d calls)", j, flaky)
 	}
 	c.add(time.Hour)
 	if _, err := s.RunOnce(ctx); err != nil {
@@ -142,15 +154,15 @@ func TestTakeOverAndRestart(t *testing.T) {
 	if _, err := st.ClaimJobs(context.Background(), []string{"t"}, t0, 30*time.Second, "dead-node", 10); err != nil {
 		t.Fatal(err)
 	}
-	ran := 0
+	var ran atomic.Int32
 	s := outbox.New(st, outbox.Options{Node: "n2", Clock: c, Lease: 30 * time.Second})
-	s.Handle("t", func(context.Context, store.JobRecord) error { ran++; return nil })
+	s.Handle("t", func(context.Context, store.JobRecord) error { ran.Add(1); return nil })
 	if n, _ := s.RunOnce(context.Background()); n != 0 {
 		t.Fatal("leased elsewhere")
 	}
 	c.add(31 * time.Second)
-	if n, _ := s.RunOnce(context.Background()); n != 1 || ran != 1 || state(t, st, "t", "a").State != store.JobDone {
-		t.Fatalf("take-over: %d runs", ran)
+	if n, _ := s.RunOnce(context.Background()); n != 1 || ran.Load() != 1 || state(t, st, "t", "a").State != store.JobDone {
+		t.Fatalf("take-over: %d runs", ran.Load())
 	}
 	enqueue(t, st, "t", "b", t0)
 	if err := st.Close(); err != nil {
@@ -162,8 +174,8 @@ func TestTakeOverAndRestart(t *testing.T) {
 	}
 	defer st2.Close()
 	s2 := outbox.New(st2, outbox.Options{Node: "n3", Clock: c})
-	s2.Handle("t", func(context.Context, store.JobRecord) error { ran++; return nil })
-	if n, err := s2.RunOnce(context.Background()); n != 1 || err != nil || ran != 2 {
+	s2.Handle("t", func(context.Context, store.JobRecord) error { ran.Add(1); return nil })
+	if n, err := s2.RunOnce(context.Background()); n != 1 || err != nil || ran.Load() != 2 {
 		t.Fatalf("after restart: %d %v", n, err)
 	}
 }
