@@ -114,7 +114,12 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	})
 	a.scheduler = outbox.New(a.store, outbox.Options{Logger: log.With("component", "outbox")})
 	for _, kind := range workflow.TimerKinds {
-		a.scheduler.Handle(kind, func(ctx context.Context, j store.JobRecord) error { return a.pipeline.FireTimer(ctx, j.Kind, j.Key) })
+		a.scheduler.Handle(kind, func(ctx context.Context, j store.JobRecord) error {
+			if err := a.pipeline.FireTimer(ctx, pipeline.Fire{Kind: j.Kind, Key: j.Key, Job: j.ID, Node: j.LeasedBy}); err != nil {
+				return err
+			}
+			return outbox.ErrSettled
+		})
 	}
 	if len(targets) > 0 {
 		a.scheduler.Handle(pipeline.JobDeliver, deliver(a.store, a.pipeline, targets))

@@ -123,16 +123,21 @@ func deliver(st store.Store, p *pipeline.Pipeline, targets map[string]*target) o
 			return outbox.Defer(breakerOpen, fmt.Errorf("circuit open after %d failed deliveries: %w", breakerTrips, err))
 		}
 		if err == nil {
-			return p.RecordDelivery(ctx, pipeline.Outcome{Connector: dp.Connector, Event: ev, Delivered: true, Ref: receipt.Ref, Attempts: j.Attempts})
+			if err := p.RecordDelivery(ctx, pipeline.Outcome{Connector: dp.Connector, Event: ev, Delivered: true, Ref: receipt.Ref, Attempts: j.Attempts,
+				Job: j.ID, Node: j.LeasedBy}); err != nil {
+				return err
+			}
+			return outbox.ErrSettled
 		}
 		if !outbox.IsPermanent(err) && j.Attempts >= t.cfg.Retry.MaxAttempts {
 			err = outbox.Permanent(fmt.Errorf("gave up after %d attempts: %w", j.Attempts, err))
 		}
 		if outbox.IsPermanent(err) {
-			if rerr := p.RecordDelivery(ctx, pipeline.Outcome{Connector: dp.Connector, Event: ev, Error: err.Error(), Attempts: j.Attempts}); rerr != nil {
+			if rerr := p.RecordDelivery(ctx, pipeline.Outcome{Connector: dp.Connector, Event: ev, Error: err.Error(), Attempts: j.Attempts,
+				Job: j.ID, Node: j.LeasedBy}); rerr != nil {
 				return rerr // not recorded: run again (the destination refuses again)
 			}
-			return err
+			return outbox.ErrSettled // dead, with its outcome, in one transaction
 		}
 		if _, ok := outbox.RetryDelay(err); ok {
 			return err

@@ -112,7 +112,9 @@ func (p *Pipeline) commitBatch(batch []*pending, bs *batchState) error {
 			p.resolve(pd, bs)
 		}
 		if pd.sub.Fire != nil {
-			p.fire(pd, bs)
+			if err := p.fire(ctx, tx, pd, bs); err != nil {
+				return err
+			}
 		}
 		if pd.sub.Outcome != nil {
 			if err := p.outcome(ctx, tx, pd, bs); err != nil {

@@ -68,11 +68,16 @@ type Outcome struct {
 	Ref       string            // the destination's reference, when it gave one
 	Error     string            // why it is dead
 	Attempts  int
+	// Job and Node identify the delivery job: it is settled (done or
+	// dead) in the same transaction as the outcome.
+	Job, Node string
 }
 
-// RecordDelivery records how a delivery ended, in one transaction: on the
-// shipment's timeline, and — for invoice.ready — on the invoice, which
-// turns posted (with the ERP's reference) or failed. Recording twice (a
+// RecordDelivery records how a delivery ended, in one transaction that
+// also settles its job: on the shipment's timeline, and — for
+// invoice.ready — on the invoice, which turns posted (with the ERP's
+// reference) or failed. Concurrent outcomes share the writer's group
+// commit instead of one fsync each. Recording twice (a
 // handler run again after a crash) adds a second timeline entry and sets
 // the same status.
 func (p *Pipeline) RecordDelivery(ctx context.Context, o Outcome) error {
@@ -83,9 +88,14 @@ func (p *Pipeline) RecordDelivery(ctx context.Context, o Outcome) error {
 // outcome applies an Outcome submission.
 func (p *Pipeline) outcome(ctx context.Context, tx store.Tx, pd *pending, bs *batchState) error {
 	o := pd.sub.Outcome
-	typ, status := TypeDelivered, InvoicePosted
+	typ, status, jobState := TypeDelivered, InvoicePosted, store.JobDone
 	if !o.Delivered {
-		typ, status = TypeDeliveryDead, InvoiceFailed
+		typ, status, jobState = TypeDeliveryDead, InvoiceFailed, store.JobDead
+	}
+	if o.Job != "" {
+		if err := tx.FinishJob(ctx, o.Job, o.Node, jobState, o.Error, bs.now); err != nil {
+			return fmt.Errorf("pipeline: %w", err)
+		}
 	}
 	if o.Event.Type == TypeInvoiceReady {
 		var inv struct{ ID string }

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -14,9 +15,16 @@ import (
 	"github.com/crossdockhq/crossdock/internal/workflow"
 )
 
+// slaHistory is how far in the past an SLA timer's due time may lie when
+// it is scheduled; older ones are not scheduled.
+const slaHistory = 15 * time.Minute
+
 // Fire is a workflow timer that came due (see FireTimer).
 type Fire struct {
 	Kind, Key string
+	// Job and Node identify the timer's job, settled done in the same
+	// transaction (no write of its own); "" when not run from a job.
+	Job, Node string
 }
 
 // FireTimer runs a due workflow timer through the writer: the rating wait
@@ -24,8 +32,8 @@ type Fire struct {
 // open their case if the POD or arrival has still not come. A timer whose
 // condition no longer holds changes nothing. It is idempotent, as jobs
 // require.
-func (p *Pipeline) FireTimer(ctx context.Context, kind, key string) error {
-	_, err := p.run1(ctx, Submission{Fire: &Fire{Kind: kind, Key: key}})
+func (p *Pipeline) FireTimer(ctx context.Context, f Fire) error {
+	_, err := p.run1(ctx, Submission{Fire: &f})
 	return err
 }
 
@@ -36,8 +44,18 @@ func timerShipment(key string) (shipmentID, stopID string) {
 }
 
 // fire applies a Fire submission.
-func (p *Pipeline) fire(pd *pending, bs *batchState) {
+func (p *Pipeline) fire(ctx context.Context, tx store.Tx, pd *pending, bs *batchState) error {
 	f := pd.sub.Fire
+	if f.Job != "" {
+		if err := tx.FinishJob(ctx, f.Job, f.Node, store.JobDone, "", bs.now); err != nil {
+			return fmt.Errorf("pipeline: %w", err)
+		}
+	}
+	p.fireTimer(f, bs)
+	return nil
+}
+
+func (p *Pipeline) fireTimer(f *Fire, bs *batchState) {
 	id, stop := timerShipment(f.Key)
 	st := bs.shipments[id]
 	if st == nil || !st.Visible() {
@@ -70,8 +88,15 @@ func (p *Pipeline) schedule(st *shipment.State, bs *batchState) {
 	want := workflow.Timers(st, workflow.Cases(st, p.opt.Workflow), p.opt.RatingWait, p.opt.PODOverdue)
 	keep := make(map[string]bool, len(want))
 	for _, t := range want {
-		if t.Kind == workflow.TimerRate && bs.rated[st.ID] {
-			continue // rated in this batch; the invoice is written with it
+		if t.Kind == workflow.TimerRate && (p.opt.Billing == nil || bs.rated[st.ID]) {
+			continue // rating is off, or rated in this batch (the invoice is written with it)
+		}
+		if t.Kind != workflow.TimerRate && t.At.Before(bs.now.Add(-slaHistory)) {
+			// An SLA check long overdue when first scheduled belongs to
+			// history being loaded (a backfill, a replay): its facts judge
+			// it (an arrival after the window is late_arrival anyway), not
+			// a timer firing at once.
+			continue
 		}
 		k := t.TimerKey()
 		keep[k] = true

@@ -38,7 +38,9 @@ func TestTimers(t *testing.T) {
 	defer p.Close(context.Background())
 	sched := outbox.New(st, outbox.Options{Node: "test", Clock: clock})
 	for _, k := range workflow.TimerKinds {
-		sched.Handle(k, func(ctx context.Context, j store.JobRecord) error { return p.FireTimer(ctx, j.Kind, j.Key) })
+		sched.Handle(k, func(ctx context.Context, j store.JobRecord) error {
+			return p.FireTimer(ctx, pipeline.Fire{Kind: j.Kind, Key: j.Key, Job: j.ID, Node: j.LeasedBy})
+		})
 	}
 	ctx := context.Background()
 	at := func(m int) time.Time { return base.Add(time.Duration(m) * time.Minute) }
