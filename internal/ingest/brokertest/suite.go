@@ -51,9 +51,17 @@ type Target interface {
 	SeqHeader() string
 	// WantID is the Message.ID message i must arrive with.
 	WantID(i int) string
-	// Settled reports that nothing is left ready or unacknowledged (the
-	// inputs are stopped when it is asked).
+	// Settled reports that nothing is left ready or unacknowledged. The
+	// suite asks only once every input on the target is stopped, so a
+	// broker that cannot count unacknowledged messages (RabbitMQ: a
+	// queue's message count is the ready ones) may report an empty
+	// queue: the broker requeues what a closed consumer left unacknowledged.
 	Settled(t *testing.T) bool
+	// WithCredentials builds (does not start) an input like Input,
+	// retrying a failed message after a millisecond and logging to log,
+	// that connects to the broker with credentials in its configuration;
+	// it returns the secrets in them that must not reach the log.
+	WithCredentials(t *testing.T, h Handler, log *slog.Logger) (in Input, secrets []string)
 }
 
 // Broker makes targets for one broker implementation.
@@ -72,9 +80,11 @@ func Run(t *testing.T, b Broker) {
 	t.Run("HandlerErrorRedelivers", func(t *testing.T) { handlerError(t, b) })
 	t.Run("StopRedeliversUnacked", func(t *testing.T) { stopMidStream(t, b) })
 	t.Run("ServerDown", func(t *testing.T) { serverDown(t, b) })
+	t.Run("LogsHideCredentials", func(t *testing.T) { logsHideCredentials(t, b) })
 }
 
-func start(t *testing.T, in Input) Input {
+// Start starts in and stops it when the test ends.
+func Start(t *testing.T, in Input) Input {
 	t.Helper()
 	if err := in.Start(context.Background()); err != nil {
 		t.Fatal(err)
@@ -97,7 +107,7 @@ func everyMessage(t *testing.T, b Broker) {
 	tg := b.Target(t, true)
 	const n = 1000
 	rec := NewRecorder()
-	in := start(t, tg.Input(t, rec.Handle, time.Second))
+	in := Start(t, tg.Input(t, rec.Handle, time.Second))
 	Eventually(t, 10*time.Second, "connected (queue or stream created)", in.Connected)
 	tg.Publish(t, n)
 	Eventually(t, 20*time.Second, "all messages handled", func() bool { return rec.Handled() == n })
@@ -138,7 +148,7 @@ func handlerError(t *testing.T, b Broker) {
 		}
 		return nil
 	}
-	in := start(t, tg.Input(t, rec.Handle, 10*time.Millisecond))
+	in := Start(t, tg.Input(t, rec.Handle, 10*time.Millisecond))
 	tg.Publish(t, n)
 	Eventually(t, 30*time.Second, "all messages handled", func() bool { return rec.Handled() == n })
 	stop(t, in)
@@ -173,7 +183,7 @@ func stopMidStream(t *testing.T, b Broker) {
 		}
 		return first.Handle(ctx, m)
 	}
-	a := start(t, tg.Input(t, blocking, time.Second))
+	a := Start(t, tg.Input(t, blocking, time.Second))
 	tg.Publish(t, n)
 	<-entered
 	stopped := make(chan error, 1)
@@ -194,7 +204,7 @@ func stopMidStream(t *testing.T, b Broker) {
 		t.Fatalf("the first input handled all %d messages; stop came too late to test anything", n)
 	}
 	second := NewRecorder()
-	bIn := start(t, tg.Input(t, second.Handle, time.Second))
+	bIn := Start(t, tg.Input(t, second.Handle, time.Second))
 	covered := func() bool {
 		first.mu.Lock()
 		defer first.mu.Unlock()
@@ -241,6 +251,39 @@ func serverDown(t *testing.T, b Broker) {
 	}
 	if strings.Contains(logs.String(), "s3cret-pw") {
 		t.Fatalf("the password is in the log:\n%s", logs.String())
+	}
+}
+
+// logsHideCredentials runs an input with credentials through connecting,
+// a handler failure and its recovery, and stopping: each is logged, no
+// secret is.
+func logsHideCredentials(t *testing.T, b Broker) {
+	tg := b.Target(t, false)
+	var logs SyncBuffer
+	rec := NewRecorder()
+	rec.fail = func(i, attempt int) error {
+		if i == 0 && attempt == 1 {
+			return errors.New("store unavailable")
+		}
+		return nil
+	}
+	in, secrets := tg.WithCredentials(t, rec.Handle, DebugLogger(&logs))
+	Start(t, in)
+	Eventually(t, 10*time.Second, "connected with credentials", in.Connected)
+	tg.Publish(t, 3)
+	Eventually(t, 10*time.Second, "all messages handled", func() bool { return rec.Handled() == 3 })
+	stop(t, in)
+	Eventually(t, 10*time.Second, "nothing left unacknowledged", func() bool { return tg.Settled(t) })
+	out := logs.String()
+	for _, want := range []string{" connected", "handler failing", "handler recovered", "input stopped"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	for _, secret := range secrets {
+		if strings.Contains(out, secret) {
+			t.Fatalf("a secret (%q) is in the log:\n%s", secret, out)
+		}
 	}
 }
 
