@@ -3,6 +3,7 @@ package connector
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/crossdockhq/crossdock/internal/store"
@@ -61,3 +62,25 @@ func Body(e store.EventRecord) ([]byte, error) {
 		DataContentType: "application/json", CorrelationID: e.CorrelationID, CausationID: e.CausationID, Data: data,
 	})
 }
+
+// Credit is a customer's credit standing as the ERP holds it. Amounts are
+// decimal strings in Currency; Limit is "" when the ERP sets none.
+type Credit struct {
+	CustomerID string
+	Currency   string
+	Limit      string
+	// Balance is what the customer owes: posted, unpaid receivables.
+	Balance string
+}
+
+// CreditLooker is a connector that can answer a customer's credit from
+// the ERP synchronously (GET /api/v1/customers/{id}/credit).
+type CreditLooker interface {
+	// Credit looks customerID up (our customer id, as the connector
+	// stored it on the ERP's party). ErrUnknownCustomer when the ERP has
+	// no such customer; other errors mean the ERP could not answer.
+	Credit(ctx context.Context, customerID string) (Credit, error)
+}
+
+// ErrUnknownCustomer: the ERP holds no customer with that id.
+var ErrUnknownCustomer = errors.New("connector: customer unknown to the ERP")
