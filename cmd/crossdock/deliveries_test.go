@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -225,6 +226,17 @@ func TestConnectorCircuitAndPause(t *testing.T) {
 		t.Fatalf("pause: %s", body)
 	}
 	mustDo(t, h, http.MethodPost, "/api/v1/connectors/nope/pause", "", http.StatusNotFound)
+	_, metrics, err := h.Do(context.Background(), http.MethodGet, "/metrics", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`crossdock_connector_paused{connector="erp"} 1`, `crossdock_connector_backlog{connector="erp"} 6`,
+		`crossdock_deliveries_total{connector="erp",result="retried"}`, `crossdock_deliveries_total{connector="erp",result="deferred"}`,
+		`crossdock_connector_circuit_state{connector="erp"}`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 	rcv.mode.Store("ok")
 	mustDo(t, h, http.MethodPost, "/api/v1/connectors/erp/resume", "", http.StatusOK)
 	waitFor(t, 60*time.Second, "every delivery after resuming", func() bool { return rcv.count() == 6 })
@@ -232,4 +244,127 @@ func TestConnectorCircuitAndPause(t *testing.T) {
 		h.GetJSON("/api/v1/connectors", &list)
 		return list.Items[0].Backlog == 0 && list.Items[0].State == "closed"
 	})
+}
+
+// TestBulkRetryAfterFixingTheConfig: the ERP refuses every post without
+// the tenant header the config forgot; each delivery is dead at once with
+// the ERP's answer kept. The operator fixes the config, restarts, and puts
+// every dead letter back with one call: each is delivered once.
+func TestBulkRetryAfterFixingTheConfig(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	keys := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.Header.Get("X-Tenant") != "eu" {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"error":"X-Tenant header missing"}`))
+			return
+		}
+		mu.Lock()
+		keys[req.Header.Get("Idempotency-Key")]++
+		mu.Unlock()
+		w.WriteHeader(http.StatusCreated)
+	}))
+	t.Cleanup(srv.Close)
+	h := hubtest.Start(t, hubtest.Options{Config: connectorConfig(srv.URL)})
+	const n = 3
+	deliverShipments(t, h, n)
+	var dead struct {
+		Items []struct {
+			LastError string `json:"last_error"`
+			Attempts  int
+		}
+	}
+	waitFor(t, 30*time.Second, "every delivery dead", func() bool {
+		h.GetJSON("/api/v1/deliveries?state=dead&connector=erp", &dead)
+		return len(dead.Items) == 2*n
+	})
+	for _, d := range dead.Items {
+		if d.Attempts != 1 || !strings.Contains(d.LastError, "400") || !strings.Contains(d.LastError, "X-Tenant header missing") {
+			t.Fatalf("a 400 is dead at once with the answer kept: %+v", d)
+		}
+	}
+	body := mustDo(t, h, http.MethodPost, "/api/v1/deliveries/retry", `{"connector":"erp","error_contains":"X-Tenant","dry_run":true}`, http.StatusOK)
+	if !strings.Contains(string(body), `"matched":6`) || !strings.Contains(string(body), `"retried":0`) {
+		t.Fatalf("dry run: %s", body)
+	}
+	mustDo(t, h, http.MethodPost, "/api/v1/deliveries/retry", `{"connector":"nope"}`, http.StatusUnprocessableEntity)
+	h.Stop(10 * time.Second)
+	h.SetConfig(strings.Replace(connectorConfig(srv.URL), "    events:", "    headers: {X-Tenant: eu}\n    events:", 1))
+	h.Restart()
+	body = mustDo(t, h, http.MethodPost, "/api/v1/deliveries/retry", `{"connector":"erp","error_contains":"X-Tenant"}`, http.StatusOK)
+	if !strings.Contains(string(body), `"matched":6`) || !strings.Contains(string(body), `"retried":6`) {
+		t.Fatalf("bulk retry: %s", body)
+	}
+	waitFor(t, 30*time.Second, "every retried delivery delivered", func() bool {
+		var l struct{ Items []struct{ State string } }
+		h.GetJSON("/api/v1/deliveries?state=delivered&connector=erp", &l)
+		return len(l.Items) == 2*n
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(keys) != 2*n {
+		t.Fatalf("the ERP holds %d deliveries, want %d", len(keys), 2*n)
+	}
+	for k, c := range keys {
+		if c != 1 {
+			t.Errorf("delivery %s arrived %d times", k, c)
+		}
+	}
+	var inv struct{ Items []struct{ Status string } }
+	h.GetJSON("/api/v1/invoices?limit=100", &inv)
+	for _, i := range inv.Items {
+		if i.Status != "posted" {
+			t.Errorf("invoice %s after the retry", i.Status)
+		}
+	}
+}
+
+// TestReplayToAConnector: the ERP lost a shipment's documents (restored
+// from a backup); a replay sends that shipment's events again, with the
+// keys they first had, and leaves other shipments alone.
+func TestReplayToAConnector(t *testing.T) {
+	t.Parallel()
+	rcv, srv := newReceiver(t, "ok")
+	h := hubtest.Start(t, hubtest.Options{Config: connectorConfig(srv.URL)})
+	deliverShipments(t, h, 3)
+	waitFor(t, 30*time.Second, "every delivery", func() bool { return rcv.count() == 6 })
+	rcv.mu.Lock()
+	first := map[string]bool{}
+	for k := range rcv.keys {
+		first[k] = true
+	}
+	rcv.keys, rcv.order = map[string]bool{}, map[string][]string{}
+	rcv.mu.Unlock()
+
+	mustDo(t, h, http.MethodPost, "/api/v1/connectors/nope/replay", `{"shipment_id":"SHP-D1"}`, http.StatusNotFound)
+	mustDo(t, h, http.MethodPost, "/api/v1/connectors/erp/replay", `{}`, http.StatusUnprocessableEntity)
+	mustDo(t, h, http.MethodPost, "/api/v1/connectors/erp/replay", `{"shipment_id":"SHP-D1","types":["shipment.milestone"]}`, http.StatusUnprocessableEntity)
+	body := mustDo(t, h, http.MethodPost, "/api/v1/connectors/erp/replay", `{"shipment_id":"SHP-D1","dry_run":true}`, http.StatusOK)
+	if !strings.Contains(string(body), `"matched":2`) || !strings.Contains(string(body), `"queued":0`) {
+		t.Fatalf("dry run: %s", body)
+	}
+	var stdout, stderr strings.Builder
+	if code := run([]string{"replay", "-url", h.URL, "-key", hubtest.AdminKey, "-connector", "erp", "-shipment", "SHP-D1", "-from", "72h", "-q"},
+		&stdout, &stderr); code != 0 {
+		t.Fatalf("crossdock replay exited %d: %s%s", code, stdout.String(), stderr.String())
+	}
+	for _, want := range []string{"2 events matched; queued 2 deliveries to erp", "replay drained: 2 delivered, 0 dead"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("crossdock replay printed %q, want %q", stdout.String(), want)
+		}
+	}
+	if rcv.count() != 2 {
+		t.Fatalf("after the replay drained the receiver holds %d", rcv.count())
+	}
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	if got := fmt.Sprint(rcv.order["SHP-D1"]); got != "[order.released invoice.ready]" || len(rcv.order) != 1 {
+		t.Fatalf("replayed: %v", rcv.order)
+	}
+	for k := range rcv.keys {
+		if !first[k] {
+			t.Errorf("replayed with a new Idempotency-Key %s: a receiver could not tell it from a new document", k)
+		}
+	}
 }

@@ -4,6 +4,7 @@
 //	crossdock check   -c FILE     validate a config file
 //	crossdock bench   [flags]     drive a running hub with generated events
 //	crossdock mapping test ...    try a partner's jq mapping on a payload
+//	crossdock replay  [flags]     deliver stored events to a connector again
 //	crossdock version             print the version
 package main
 
@@ -35,6 +36,8 @@ Usage:
   crossdock bench   [flags]     load-test a running hub over HTTP (crossdock bench -h)
   crossdock mapping test --config FILE --partner P --mapping M < payload.json
                                 try a partner's jq mapping: prints the canonical events or the error
+  crossdock replay  -connector NAME (-from TIME | -shipment ID) [-type T] [-to TIME] [-dry-run]
+                                deliver stored events to a connector again (crossdock replay -h)
   crossdock version             print the version
 
 Environment (wins over the config file): CROSSDOCK_CONFIG, CROSSDOCK_HTTP_ADDR,
@@ -60,6 +63,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runBench(args[1:], stdout, stderr)
 	case "mapping":
 		err = mappingTest(args[1:], os.Stdin, stdout, stderr)
+	case "replay":
+		err = runReplay(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "crossdock", buildVersion())
 		return 0

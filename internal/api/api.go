@@ -109,6 +109,8 @@ func New(opt Options) *Server {
 	s.registerCases()
 	s.registerInvoices()
 	s.registerDeliveries()
+	s.registerBulkRetry()
+	s.registerReplay()
 	s.registerConnectors()
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, newProblem(http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path))

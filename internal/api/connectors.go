@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -135,4 +136,97 @@ func (s *Server) connectorStatus(ctx context.Context, c ConnectorInfo) (Connecto
 		}
 	}
 	return st, nil
+}
+
+// ReplayRequest selects stored events to deliver to a connector again.
+type ReplayRequest struct {
+	Types      []string   `json:"types,omitempty" maxItems:"50" doc:"Event types; default every type the connector receives"`
+	ShipmentID string     `json:"shipment_id,omitempty" maxLength:"128" doc:"Only this shipment's events"`
+	From       *time.Time `json:"from,omitempty" doc:"Events at or after this event time"`
+	To         *time.Time `json:"to,omitempty" doc:"Events before this event time"`
+	Limit      int        `json:"limit,omitempty" minimum:"1" maximum:"1000000" doc:"At most this many events; default 10000"`
+	DryRun     bool       `json:"dry_run,omitempty" doc:"Count what would be replayed; queue nothing"`
+}
+
+// ConnectorReplay is what a replay queued.
+type ConnectorReplay struct {
+	Connector string `json:"connector"`
+	Matched   int    `json:"matched" doc:"Events the selection matched"`
+	Queued    int    `json:"queued" doc:"Deliveries queued; a delivery already pending or running is not queued twice"`
+	DryRun    bool   `json:"dry_run"`
+	Truncated bool   `json:"truncated" doc:"More events match than limit"`
+}
+
+func (s *Server) registerReplay() {
+	o := s.op("replay-connector", http.MethodPost, "/api/v1/connectors/{name}/replay",
+		"Deliver stored events to a connector again (a type, a time range, a shipment): the destination receives each with its original Idempotency-Key", ScopeOps)
+	o.DefaultStatus = http.StatusOK
+	o.Errors = append(o.Errors, http.StatusNotFound)
+	huma.Register(s.api, o, func(ctx context.Context, in *struct {
+		Name string `path:"name" maxLength:"64"`
+		Body ReplayRequest
+	}) (*struct{ Body ConnectorReplay }, error) {
+		i := slices.IndexFunc(s.connectors(), func(c ConnectorInfo) bool { return c.Name == in.Name })
+		if i < 0 {
+			return nil, newProblem(http.StatusNotFound, "no connector "+strconv.Quote(in.Name))
+		}
+		conn, r := s.connectors()[i], in.Body
+		if r.From == nil && r.ShipmentID == "" {
+			return nil, fieldProblem("from", "is required unless shipment_id is given: a replay names what it sends again")
+		}
+		if r.From != nil && r.To != nil && !r.From.Before(*r.To) {
+			return nil, fieldProblem("to", "must be after from")
+		}
+		for j, t := range r.Types {
+			if !slices.Contains(conn.Events, t) {
+				return nil, fieldProblem(fmt.Sprintf("types[%d]", j), fmt.Sprintf("connector %s does not receive %s (it receives %s)", conn.Name, t, strings.Join(conn.Events, ", ")))
+			}
+		}
+		if len(r.Types) == 0 {
+			r.Types = conn.Events
+		}
+		if r.Limit == 0 {
+			r.Limit = 10000
+		}
+		f := store.EventFilter{Types: r.Types, ShipmentID: r.ShipmentID, Limit: 1000}
+		if r.From != nil {
+			f.From = *r.From
+		}
+		if r.To != nil {
+			f.To = *r.To
+		}
+		res := ConnectorReplay{Connector: conn.Name, DryRun: r.DryRun}
+		now := s.opt.Now().UTC()
+		for {
+			page, err := s.opt.Store.Events(ctx, f)
+			if err != nil {
+				return nil, s.internal(ctx, "select events", err)
+			}
+			if n := r.Limit - res.Matched; len(page) > n {
+				page, res.Truncated = page[:n], true
+			}
+			res.Matched += len(page)
+			if !r.DryRun && len(page) > 0 {
+				jobs := make([]store.JobRecord, len(page))
+				for k, e := range page {
+					jobs[k] = pipeline.DeliveryJob(conn.Name, e, now)
+				}
+				n, err := s.opt.Store.ReplayJobs(ctx, jobs)
+				if err != nil {
+					return nil, s.internal(ctx, "queue replay", err)
+				}
+				res.Queued += n
+			}
+			if res.Truncated || len(page) < f.Limit {
+				break
+			}
+			f.AfterSeq = page[len(page)-1].Seq
+		}
+		if res.Queued > 0 && s.opt.Wake != nil {
+			s.opt.Wake()
+		}
+		s.opt.Logger.InfoContext(ctx, "connector replay", "connector", conn.Name, "by", principalFrom(ctx).Name, "types", r.Types,
+			"shipment", r.ShipmentID, "matched", res.Matched, "queued", res.Queued, "dry_run", r.DryRun)
+		return &struct{ Body ConnectorReplay }{res}, nil
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -117,5 +118,86 @@ func (s *Server) registerDeliveries() {
 		s.opt.Logger.InfoContext(ctx, "dead delivery retried", "delivery", in.ID, "by", principalFrom(ctx).Name,
 			"connector", strings.SplitN(j.Key, "|", 2)[0])
 		return &struct{ Body Delivery }{deliveryOf(j)}, nil
+	})
+}
+
+// RetryFilter selects dead deliveries to put back at once.
+type RetryFilter struct {
+	Connector     string     `json:"connector,omitempty" maxLength:"64" doc:"Only this connector's; empty for all"`
+	ErrorContains string     `json:"error_contains,omitempty" maxLength:"200" doc:"Only those whose last error contains this text (e.g. a status code)"`
+	Since         *time.Time `json:"since,omitempty" doc:"Only deliveries queued at or after this time"`
+	Until         *time.Time `json:"until,omitempty" doc:"Only deliveries queued before this time"`
+	Limit         int        `json:"limit,omitempty" minimum:"1" maximum:"100000" doc:"At most this many; default 1000"`
+	DryRun        bool       `json:"dry_run,omitempty" doc:"Count what would be retried; change nothing"`
+}
+
+// RetryResult is what a bulk retry did.
+type RetryResult struct {
+	Matched int  `json:"matched" doc:"Dead deliveries the filter selected"`
+	Retried int  `json:"retried" doc:"Put back to pending (0 for a dry run)"`
+	DryRun  bool `json:"dry_run"`
+	// Truncated: more dead deliveries match than Limit.
+	Truncated bool `json:"truncated"`
+}
+
+func (f RetryFilter) match(j store.JobRecord) bool {
+	return (f.ErrorContains == "" || strings.Contains(j.LastError, f.ErrorContains)) &&
+		(f.Since == nil || !j.CreatedAt.Before(*f.Since)) && (f.Until == nil || j.CreatedAt.Before(*f.Until))
+}
+
+func (s *Server) registerBulkRetry() {
+	o := s.op("retry-deliveries", http.MethodPost, "/api/v1/deliveries/retry",
+		"Put every dead delivery a filter selects back (after fixing their cause)", ScopeOps)
+	o.DefaultStatus = http.StatusOK
+	huma.Register(s.api, o, func(ctx context.Context, in *struct{ Body RetryFilter }) (*struct{ Body RetryResult }, error) {
+		f := in.Body
+		if f.Limit == 0 {
+			f.Limit = 1000
+		}
+		if f.Connector != "" && !slices.ContainsFunc(s.connectors(), func(c ConnectorInfo) bool { return c.Name == f.Connector }) {
+			return nil, fieldProblem("connector", "is not a configured connector")
+		}
+		jf := store.JobFilter{Kind: pipeline.JobDeliver, States: []string{store.JobDead}, Limit: 1000}
+		if f.Connector != "" {
+			jf.KeyPrefix = f.Connector + "|"
+		}
+		res := RetryResult{DryRun: f.DryRun}
+		now := s.opt.Now().UTC()
+		for {
+			page, err := s.opt.Store.Jobs(ctx, jf)
+			if err != nil {
+				return nil, s.internal(ctx, "list dead deliveries", err)
+			}
+			var again []store.JobRecord
+			for _, j := range page {
+				if !f.match(j) {
+					continue
+				}
+				if res.Matched == f.Limit {
+					res.Truncated = true
+					break
+				}
+				res.Matched++
+				j.RunAt, j.UpdatedAt = now, now
+				again = append(again, j)
+			}
+			if !f.DryRun && len(again) > 0 {
+				n, err := s.opt.Store.ReplayJobs(ctx, again)
+				if err != nil {
+					return nil, s.internal(ctx, "retry deliveries", err)
+				}
+				res.Retried += n
+			}
+			if res.Truncated || len(page) < jf.Limit {
+				break
+			}
+			jf.Before = page[len(page)-1].ID
+		}
+		if res.Retried > 0 && s.opt.Wake != nil {
+			s.opt.Wake()
+		}
+		s.opt.Logger.InfoContext(ctx, "dead deliveries retried", "by", principalFrom(ctx).Name, "connector", f.Connector,
+			"matched", res.Matched, "retried", res.Retried, "dry_run", f.DryRun)
+		return &struct{ Body RetryResult }{res}, nil
 	})
 }

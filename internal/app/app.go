@@ -122,7 +122,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		})
 	}
 	if len(targets) > 0 {
-		a.scheduler.Handle(pipeline.JobDeliver, deliver(a.store, a.pipeline, targets))
+		a.scheduler.Handle(pipeline.JobDeliver, deliver(a.store, a.pipeline, targets, a.metrics))
+		for _, t := range targets {
+			a.metrics.RegisterConnector(t.cfg.Name, t.gauges(a.store))
+		}
 	}
 	srv := api.New(api.Options{
 		Store: a.store, Pipeline: a.pipeline, Keys: keys, Metrics: a.metrics, Logger: log,

@@ -10,12 +10,13 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/sony/gobreaker/v2"
+	"golang.org/x/time/rate"
 
 	"github.com/crossdockhq/crossdock/internal/api"
 	"github.com/crossdockhq/crossdock/internal/backoff"
 	"github.com/crossdockhq/crossdock/internal/config"
 	"github.com/crossdockhq/crossdock/internal/connector"
-	"github.com/crossdockhq/crossdock/internal/connector/rest"
+	"github.com/crossdockhq/crossdock/internal/obs"
 	"github.com/crossdockhq/crossdock/internal/outbox"
 	"github.com/crossdockhq/crossdock/internal/pipeline"
 	"github.com/crossdockhq/crossdock/internal/store"
@@ -27,6 +28,8 @@ type target struct {
 	conn    connector.Connector
 	cfg     config.Connector
 	breaker *gobreaker.CircuitBreaker[connector.Receipt]
+	slots   chan struct{} // one per delivery in flight: cfg.Concurrency
+	limit   *rate.Limiter // nil without a rate limit
 
 	mu        sync.Mutex
 	paused    bool
@@ -64,24 +67,61 @@ func connectorPaused(ctx context.Context, st store.Store, name string) bool {
 	return json.Unmarshal(rec.Data, &sw) == nil && sw.Paused
 }
 
+// maxRateWait is the longest a delivery waits for its connector's rate
+// limit in a worker; a longer wait defers the job instead of holding the
+// worker.
+const maxRateWait = time.Second
+
+// acquire takes one of t's delivery slots after its rate limit allows;
+// release gives it back. A delivery that would wait longer than
+// maxRateWait is deferred.
+func (t *target) acquire(ctx context.Context) (release func(), err error) {
+	if t.limit != nil {
+		r := t.limit.Reserve()
+		if d := r.Delay(); d > maxRateWait {
+			r.Cancel()
+			return nil, outbox.Defer(d, errors.New("connector rate limit"))
+		} else if d > 0 {
+			tm := time.NewTimer(d)
+			select {
+			case <-tm.C:
+			case <-ctx.Done():
+				tm.Stop()
+				r.Cancel()
+				return nil, ctx.Err()
+			}
+		}
+	}
+	select {
+	case t.slots <- struct{}{}:
+		return func() { <-t.slots }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 // openConnectors builds the configured connectors and the event types
 // each receives.
 func openConnectors(cfgs []config.Connector) (map[string]*target, map[string][]string, error) {
 	targets := map[string]*target{}
 	subs := map[string][]string{}
 	for _, c := range cfgs {
-		conn, err := rest.New(rest.Config{Name: c.Name, URL: c.URL, Headers: c.Headers, Bearer: c.Bearer(), Timeout: c.Timeout.D(),
-			SigningSecret: c.Secret()}) // set for the webhook kind
+		conn, err := newConnector(c)
 		if err != nil {
 			return nil, nil, fmt.Errorf("app: connector %s: %w", c.Name, err)
 		}
-		targets[c.Name] = &target{conn: conn, cfg: c, breaker: gobreaker.NewCircuitBreaker[connector.Receipt](gobreaker.Settings{
-			Name: c.Name, Timeout: breakerOpen,
-			ReadyToTrip: func(n gobreaker.Counts) bool { return n.ConsecutiveFailures >= breakerTrips },
-			// A refusal (4xx) proves the destination up; only failures to
-			// deliver at all count against it.
-			IsSuccessful: func(err error) bool { return err == nil || outbox.IsPermanent(err) },
-		})}
+		var limit *rate.Limiter
+		if c.RateLimit > 0 {
+			limit = rate.NewLimiter(rate.Limit(c.RateLimit), max(1, int(c.RateLimit)))
+		}
+		targets[c.Name] = &target{conn: conn, cfg: c, slots: make(chan struct{}, c.Concurrency), limit: limit,
+			breaker: gobreaker.NewCircuitBreaker[connector.Receipt](gobreaker.Settings{
+				Name: c.Name, Timeout: breakerOpen,
+				ReadyToTrip: func(n gobreaker.Counts) bool { return n.ConsecutiveFailures >= breakerTrips },
+				// A refusal (4xx) proves the destination up; only failures to
+				// deliver at all count against it.
+				IsSuccessful: func(err error) bool { return err == nil || outbox.IsPermanent(err) },
+			})}
 		for _, e := range c.Events {
 			subs[e] = append(subs[e], c.Name)
 		}
@@ -94,7 +134,35 @@ var deliveryNS = uuid.MustParse("5a1e6b2c-3d4f-4a8b-9c7d-2e1f0a9b8c7d")
 // deliver is the outbox handler of delivery jobs: it loads the event,
 // hands it to its connector under the connector's retry policy, and
 // records how the delivery ended once it has (delivered, or dead).
-func deliver(st store.Store, p *pipeline.Pipeline, targets map[string]*target) outbox.Handler {
+func deliver(st store.Store, p *pipeline.Pipeline, targets map[string]*target, m *obs.Metrics) outbox.Handler {
+	attempt := attempt(st, p, targets, m)
+	return func(ctx context.Context, j store.JobRecord) error {
+		err := attempt(ctx, j)
+		var dp pipeline.DeliveryPayload
+		_ = json.Unmarshal(j.Payload, &dp)
+		result := "retried"
+		switch {
+		case errors.Is(err, errDead), outbox.IsPermanent(err):
+			result = "dead"
+		case err == nil, errors.Is(err, outbox.ErrSettled):
+			result = "delivered"
+		case outbox.IsDeferred(err):
+			result = "deferred"
+		}
+		m.Deliveries.WithLabelValues(dp.Connector, result).Inc()
+		if errors.Is(err, errDead) {
+			return outbox.ErrSettled
+		}
+		return err
+	}
+}
+
+// errDead marks a delivery settled dead (its outcome recorded) for the
+// metrics; the scheduler sees outbox.ErrSettled.
+var errDead = fmt.Errorf("delivery dead: %w", outbox.ErrSettled)
+
+// attempt runs one delivery job.
+func attempt(st store.Store, p *pipeline.Pipeline, targets map[string]*target, m *obs.Metrics) outbox.Handler {
 	return func(ctx context.Context, j store.JobRecord) error {
 		var dp pipeline.DeliveryPayload
 		if err := json.Unmarshal(j.Payload, &dp); err != nil {
@@ -114,11 +182,18 @@ func deliver(st store.Store, p *pipeline.Pipeline, targets map[string]*target) o
 		if t.isPaused(ctx, st) {
 			return outbox.Defer(pauseRecheck, errors.New("connector paused"))
 		}
+		release, err := t.acquire(ctx)
+		if err != nil {
+			return err
+		}
+		began := time.Now()
 		receipt, err := t.breaker.Execute(func() (connector.Receipt, error) {
 			return t.conn.Deliver(ctx, connector.Delivery{
 				ID: uuid.NewSHA1(deliveryNS, []byte(j.Key)).String(), Event: ev, CorrelationID: ev.CorrelationID, Attempt: j.Attempts,
 			})
 		})
+		release()
+		m.DeliverySeconds.WithLabelValues(dp.Connector).Observe(time.Since(began).Seconds())
 		if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
 			return outbox.Defer(breakerOpen, fmt.Errorf("circuit open after %d failed deliveries: %w", breakerTrips, err))
 		}
@@ -137,7 +212,7 @@ func deliver(st store.Store, p *pipeline.Pipeline, targets map[string]*target) o
 				Job: j.ID, Node: j.LeasedBy}); rerr != nil {
 				return rerr // not recorded: run again (the destination refuses again)
 			}
-			return outbox.ErrSettled // dead, with its outcome, in one transaction
+			return errDead // dead, with its outcome, in one transaction
 		}
 		if _, ok := outbox.RetryDelay(err); ok {
 			return err
@@ -145,6 +220,41 @@ func deliver(st store.Store, p *pipeline.Pipeline, targets map[string]*target) o
 		// The connector's policy: retry.initial doubled per attempt up to
 		// retry.max, ±20 % jitter.
 		return outbox.RetryAfter(backoff.Jitter(backoff.Exp(j.Attempts, t.cfg.Retry.Initial.D(), t.cfg.Retry.Max.D()), 0.2), err)
+	}
+}
+
+// gauges reads t's state for the metrics.
+func (t *target) gauges(st store.Store) obs.ConnectorGauges {
+	return obs.ConnectorGauges{
+		Circuit: func() float64 {
+			switch t.breaker.State() {
+			case gobreaker.StateHalfOpen:
+				return 1
+			case gobreaker.StateOpen:
+				return 2
+			}
+			return 0
+		},
+		Paused: func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			if connectorPaused(ctx, st, t.cfg.Name) {
+				return 1
+			}
+			return 0
+		},
+		Backlog: func() (pending, dead, oldestAge float64, ok bool) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			js, err := st.JobStats(ctx, pipeline.JobDeliver, t.cfg.Name+"|")
+			if err != nil {
+				return 0, 0, 0, false
+			}
+			if !js.OldestPending.IsZero() {
+				oldestAge = time.Since(js.OldestPending).Seconds()
+			}
+			return float64(js.Pending), float64(js.Dead), oldestAge, true
+		},
 	}
 }
 

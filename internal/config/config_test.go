@@ -91,7 +91,7 @@ func TestFullExample(t *testing.T) {
 		Accessorials: map[string]any{"liftgate": "75.00", "detention_per_hour": "60.00", "detention_free_minutes": uint64(120)}}}
 	want.Connectors = []Connector{{Name: "erp", Kind: "rest", URL: "http://127.0.0.1:9900/invoices", Events: []string{"invoice.ready"},
 		Retry:   Retry{MaxAttempts: 10, Initial: Duration(time.Second), Max: Duration(5 * time.Minute)},
-		Headers: map[string]string{"X-Tenant": "eu"}, Timeout: Duration(10 * time.Second)}}
+		Headers: map[string]string{"X-Tenant": "eu"}, Timeout: Duration(10 * time.Second), Options: map[string]string{}, Concurrency: 8}}
 	want.Inputs.NATS = []NATSInput{{Name: "carrier-events", URL: "nats://127.0.0.1:4222", Stream: "CARRIER", Subjects: []string{"carrier.>"},
 		Durable: "crossdock", Partner: "acme-tms", Mapping: "status"}}
 	want.Inputs.AMQP = []AMQPInput{{Name: "erp-orders", URL: "amqp://guest:guest@127.0.0.1:5672/", Queue: "crossdock.orders", Declare: true,

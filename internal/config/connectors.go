@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"regexp"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 )
@@ -11,11 +13,29 @@ import (
 // they are delivered (the contract's connectors: shape).
 type Connector struct {
 	Name string `yaml:"name"` // unique; in the deliveries API
-	// Kind of destination: rest (a JSON POST of the CloudEvent) or webhook
-	// (the same, signed; needs secret_env). tryton, odoo, odata, edi, nats,
-	// rabbitmq and mqtt follow.
+	// Kind of destination: rest (a JSON POST of the CloudEvent), webhook
+	// (the same, signed; needs secret_env), the ERPs tryton, odoo and
+	// odata, edi (X12 files to a directory or SFTP), and the brokers nats,
+	// rabbitmq and mqtt. docs/connectors.md describes each.
 	Kind string `yaml:"kind"`
-	URL  string `yaml:"url"` // rest: where events are POSTed
+	// URL is the destination: an http(s) URL for rest, webhook and the
+	// ERPs, nats://, amqp(s)://, tcp:// (or ssl://, ws://, wss://) for the
+	// brokers, a directory, file:// or sftp:// URL for edi.
+	URL string `yaml:"url"`
+	// Username logs in where the kind does (tryton, odoo, odata, sftp).
+	Username string `yaml:"username"`
+	// PasswordEnv names the environment variable holding the password or
+	// API key that goes with Username.
+	PasswordEnv string `yaml:"password_env"`
+	// Options are the kind's own settings (docs/connectors.md lists them);
+	// the kind rejects a key it does not know.
+	Options map[string]string `yaml:"options"`
+	// Concurrency bounds the deliveries in flight to this destination at
+	// once; default 8.
+	Concurrency int `yaml:"concurrency"`
+	// RateLimit bounds deliveries per second to this destination; 0 (the
+	// default) for none.
+	RateLimit float64 `yaml:"rate_limit"`
 	// Events are the event types it receives, e.g. [invoice.ready,
 	// shipment.status_changed]. Raw positions never reach a connector.
 	Events []string `yaml:"events"`
@@ -31,9 +51,13 @@ type Connector struct {
 	// signing secret (kind webhook), at least 16 characters.
 	SecretEnv string `yaml:"secret_env"`
 
-	bearer string // the value of BearerEnv, read by Load
-	secret string // the value of SecretEnv, read by Load
+	bearer   string // the value of BearerEnv, read by Load
+	secret   string // the value of SecretEnv, read by Load
+	password string // the value of PasswordEnv, read by Load
 }
+
+// Password returns the password read from PasswordEnv.
+func (c Connector) Password() string { return c.password }
 
 // Secret returns the signing secret read from SecretEnv.
 func (c Connector) Secret() string { return c.secret }
@@ -52,8 +76,38 @@ type Retry struct {
 var (
 	connectorNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
 	eventTypeRE     = regexp.MustCompile(`^[a-z][a-z_]*(\.[a-z_]+)+$`)
-	connectorKinds  = []string{"rest", "webhook"}
+	// connectorKinds maps each kind to the URL schemes it takes ("" for a
+	// plain path) and the event types it can deliver (nil: any).
+	connectorKinds = map[string]struct{ schemes, events []string }{
+		"rest":     {schemes: []string{"http", "https"}},
+		"webhook":  {schemes: []string{"http", "https"}},
+		"tryton":   {schemes: []string{"http", "https"}, events: []string{"invoice.ready"}},
+		"odoo":     {schemes: []string{"http", "https"}, events: []string{"invoice.ready"}},
+		"odata":    {schemes: []string{"http", "https"}, events: []string{"invoice.ready"}},
+		"edi":      {schemes: []string{"", "file", "sftp"}, events: []string{"invoice.ready", "shipment.milestone", "shipment.status_changed"}},
+		"nats":     {schemes: []string{"nats", "tls"}},
+		"rabbitmq": {schemes: []string{"amqp", "amqps"}},
+		"mqtt":     {schemes: []string{"tcp", "ssl", "tls", "mqtt", "mqtts", "ws", "wss"}},
+	}
 )
+
+// ConnectorKinds lists the connector kinds, sorted.
+func ConnectorKinds() []string {
+	out := make([]string, 0, len(connectorKinds))
+	for k := range connectorKinds {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// urlScheme is the scheme of a connector URL, "" for a plain path.
+func urlScheme(u string) string {
+	if i := strings.Index(u, "://"); i > 0 {
+		return strings.ToLower(u[:i])
+	}
+	return ""
+}
 
 func (c *Config) withConnectorDefaults(getenv func(string) string) {
 	for i := range c.Connectors {
@@ -76,6 +130,12 @@ func (c *Config) withConnectorDefaults(getenv func(string) string) {
 		if k.SecretEnv != "" && getenv != nil {
 			k.secret = getenv(k.SecretEnv)
 		}
+		if k.PasswordEnv != "" && getenv != nil {
+			k.password = getenv(k.PasswordEnv)
+		}
+		if k.Concurrency == 0 {
+			k.Concurrency = 8
+		}
 	}
 }
 
@@ -91,15 +151,34 @@ func (c Config) validateConnectors(bad func(key, format string, args ...any)) {
 		default:
 			names[k.Name] = i
 		}
-		known := false
-		for _, kind := range connectorKinds {
-			known = known || kind == k.Kind
-		}
+		kind, known := connectorKinds[k.Kind]
 		if !known {
-			bad(p+".kind", "%q is not a connector kind this version delivers to; valid: %s", k.Kind, strings.Join(connectorKinds, ", "))
+			bad(p+".kind", "%q is not a connector kind this version delivers to; valid: %s", k.Kind, strings.Join(ConnectorKinds(), ", "))
 		}
-		if !strings.HasPrefix(k.URL, "http://") && !strings.HasPrefix(k.URL, "https://") {
-			bad(p+".url", "must be an http:// or https:// URL")
+		switch scheme := urlScheme(k.URL); {
+		case !known:
+		case k.URL == "":
+			bad(p+".url", "is required: where the %s connector delivers", k.Kind)
+		case !slices.Contains(kind.schemes, scheme) && scheme == "":
+			bad(p+".url", "must be a URL: a %s connector takes %s", k.Kind, schemeList(kind.schemes))
+		case !slices.Contains(kind.schemes, scheme):
+			bad(p+".url", "a %s connector takes %s, not %s://", k.Kind, schemeList(kind.schemes), scheme)
+		}
+		if known && kind.events != nil {
+			for j, e := range k.Events {
+				if !slices.Contains(kind.events, e) {
+					bad(fmt.Sprintf("%s.events[%d]", p, j), "a %s connector delivers %s, not %s", k.Kind, strings.Join(kind.events, ", "), e)
+				}
+			}
+		}
+		if k.Concurrency < 1 || k.Concurrency > 256 {
+			bad(p+".concurrency", "must be between 1 and 256, got %d", k.Concurrency)
+		}
+		if k.RateLimit < 0 {
+			bad(p+".rate_limit", "must be 0 (none) or deliveries per second, got %g", k.RateLimit)
+		}
+		if k.PasswordEnv != "" && k.password == "" {
+			bad(p+".password_env", "environment variable %s is not set or empty", k.PasswordEnv)
 		}
 		if len(k.Events) == 0 {
 			bad(p+".events", "is required: the event types it receives, e.g. [invoice.ready]")
@@ -134,4 +213,16 @@ func (c Config) validateConnectors(bad func(key, format string, args ...any)) {
 			bad(p+".secret_env", "environment variable %s must hold a signing key of at least 16 characters", k.SecretEnv)
 		}
 	}
+}
+
+// schemeList names URL schemes for an error message; "" is a directory.
+func schemeList(schemes []string) string {
+	out := make([]string, len(schemes))
+	for i, s := range schemes {
+		out[i] = s + "://"
+		if s == "" {
+			out[i] = "a directory path"
+		}
+	}
+	return strings.Join(out, ", ")
 }

@@ -112,6 +112,18 @@ func Start(t testing.TB, o Options) *Hub {
 	return h
 }
 
+// SetConfig replaces the hub's config file; a Restart reads it (an
+// operator fixing the config).
+func (h *Hub) SetConfig(yaml string) {
+	h.t.Helper()
+	if h.configFile == "" {
+		h.configFile = filepath.Join(h.t.TempDir(), "crossdock.yaml")
+	}
+	if err := os.WriteFile(h.configFile, []byte(yaml), 0o600); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
 // Restart starts the same hub again (same data, new port) after it stopped.
 func (h *Hub) Restart() {
 	h.t.Helper()

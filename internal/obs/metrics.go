@@ -51,6 +51,65 @@ type Metrics struct {
 	TelemetryDropped *prometheus.CounterVec
 	// TelemetryEvents counts events derived from telemetry, by type and code.
 	TelemetryEvents *prometheus.CounterVec
+	// Deliveries counts delivery attempts by connector and result:
+	// delivered, retried (will run again), dead, deferred (waited for an
+	// open circuit, a pause or the rate limit; not an attempt).
+	Deliveries *prometheus.CounterVec
+	// DeliverySeconds is how long a connector's delivery call took.
+	DeliverySeconds *prometheus.HistogramVec
+}
+
+// ConnectorGauges reads one connector's state for a scrape.
+type ConnectorGauges struct {
+	// Circuit is 0 closed, 1 half-open, 2 open (on this node).
+	Circuit func() float64
+	// Paused is 1 while an operator has paused the connector.
+	Paused func() float64
+	// Backlog reads deliveries pending or running, dead letters and the
+	// age in seconds of the oldest pending one (0 when none); ok false
+	// when the store could not answer (the scrape then lacks them).
+	Backlog func() (pending, dead, oldestAge float64, ok bool)
+}
+
+// RegisterConnector exports a connector's circuit state, pause switch and
+// backlog as crossdock_connector_*{connector}, read at each scrape.
+func (m *Metrics) RegisterConnector(name string, g ConnectorGauges) {
+	labels := prometheus.Labels{"connector": name}
+	gauge := func(metric, help string, f func() float64) {
+		m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: metric, Help: help, ConstLabels: labels}, f))
+	}
+	gauge("crossdock_connector_circuit_state", "Circuit breaker state on this node: 0 closed, 1 half-open, 2 open.", g.Circuit)
+	gauge("crossdock_connector_paused", "1 while the connector is paused by an operator.", g.Paused)
+	m.Registry.MustRegister(backlogCollector{name: name, read: g.Backlog})
+}
+
+var (
+	backlogPending = prometheus.NewDesc("crossdock_connector_backlog", "Deliveries pending or running.", []string{"connector"}, nil)
+	backlogDead    = prometheus.NewDesc("crossdock_connector_dead_letters", "Dead deliveries waiting for a person.", []string{"connector"}, nil)
+	backlogAge     = prometheus.NewDesc("crossdock_connector_oldest_pending_seconds", "Age of the oldest pending delivery; 0 when none.", []string{"connector"}, nil)
+)
+
+// backlogCollector reads a connector's backlog once per scrape for its
+// three gauges.
+type backlogCollector struct {
+	name string
+	read func() (pending, dead, oldestAge float64, ok bool)
+}
+
+func (c backlogCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- backlogPending
+	ch <- backlogDead
+	ch <- backlogAge
+}
+
+func (c backlogCollector) Collect(ch chan<- prometheus.Metric) {
+	pending, dead, age, ok := c.read()
+	if !ok {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(backlogPending, prometheus.GaugeValue, pending, c.name)
+	ch <- prometheus.MustNewConstMetric(backlogDead, prometheus.GaugeValue, dead, c.name)
+	ch <- prometheus.MustNewConstMetric(backlogAge, prometheus.GaugeValue, age, c.name)
 }
 
 // RegisterConnections exports the open device connections of an input as
@@ -116,6 +175,12 @@ func NewMetrics() *Metrics {
 		TelemetryDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "crossdock_telemetry_dropped_total", Help: "Positions stored but not applied to a shipment track, by reason (glitch, late).",
 		}, []string{"reason"}),
+		Deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "crossdock_deliveries_total", Help: "Delivery attempts by connector and result (delivered, retried, dead, deferred).",
+		}, []string{"connector", "result"}),
+		DeliverySeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "crossdock_delivery_seconds", Help: "Duration of one delivery call to a connector's destination.", Buckets: lat,
+		}, []string{"connector"}),
 		TelemetryEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "crossdock_telemetry_events_total", Help: "Events derived from telemetry, by type and code.",
 		}, []string{"type", "code"}),
@@ -136,6 +201,8 @@ func NewMetrics() *Metrics {
 	f(m.PositionsTotal)
 	f(m.TelemetryDropped)
 	f(m.TelemetryEvents)
+	f(m.Deliveries)
+	f(m.DeliverySeconds)
 	return m
 }
 

@@ -64,6 +64,12 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &p)
 }
 
+// IsDeferred reports whether err was made by Defer.
+func IsDeferred(err error) bool {
+	var d *deferred
+	return errors.As(err, &d)
+}
+
 // RetryDelay returns the delay RetryAfter asked for, if it did.
 func RetryDelay(err error) (time.Duration, bool) {
 	var r *retryAfter

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -35,16 +36,22 @@ func (p *Pipeline) deliveries(bs *batchState) {
 	}
 	for _, rec := range bs.records {
 		for _, conn := range p.opt.Subscribers[rec.Type] {
-			payload, _ := json.Marshal(DeliveryPayload{Connector: conn, Source: rec.Source, ID: rec.ID})
-			group := ""
-			if rec.ShipmentID != "" {
-				group = conn + "|" + rec.ShipmentID
-			}
-			bs.jobs = append(bs.jobs, store.JobRecord{
-				ID: uuid.Must(uuid.NewV7()).String(), Kind: JobDeliver, Key: DeliveryKey(conn, rec.Key()), Payload: payload,
-				RunAt: bs.now, Group: group, CorrelationID: rec.CorrelationID, CreatedAt: bs.now, UpdatedAt: bs.now,
-			})
+			bs.jobs = append(bs.jobs, DeliveryJob(conn, rec, bs.now))
 		}
+	}
+}
+
+// DeliveryJob is the job that delivers rec to connector conn, due at now.
+// Jobs of one connector and shipment share a FIFO group.
+func DeliveryJob(conn string, rec store.EventRecord, now time.Time) store.JobRecord {
+	payload, _ := json.Marshal(DeliveryPayload{Connector: conn, Source: rec.Source, ID: rec.ID})
+	group := ""
+	if rec.ShipmentID != "" {
+		group = conn + "|" + rec.ShipmentID
+	}
+	return store.JobRecord{
+		ID: uuid.Must(uuid.NewV7()).String(), Kind: JobDeliver, Key: DeliveryKey(conn, rec.Key()), Payload: payload,
+		RunAt: now, Group: group, CorrelationID: rec.CorrelationID, CreatedAt: now, UpdatedAt: now,
 	}
 }
 

@@ -66,6 +66,11 @@ type JobStore interface {
 	// ResetJob puts a dead job back to pending, due at runAt with its
 	// attempts counted from zero; ErrNotFound when no dead job has id.
 	ResetJob(ctx context.Context, id string, runAt time.Time) error
+	// ReplayJobs queues jobs to run again at their RunAt: each is
+	// inserted, or a done or dead one with its (Kind, Key) is put back to
+	// pending with attempts from zero. A pending or running one is left
+	// as it is (it runs anyway). It reports how many were queued.
+	ReplayJobs(ctx context.Context, jobs []JobRecord) (int, error)
 }
 
 // JobFilter selects jobs of one kind, newest first.

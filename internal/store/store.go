@@ -128,6 +128,16 @@ type ShipmentCursor struct {
 	ID        string
 }
 
+// EventFilter selects stored events in Seq order (a replay's selection).
+type EventFilter struct {
+	Types      []string  // any of these; none: all
+	ShipmentID string    // "": every shipment
+	From       time.Time // event time, inclusive; zero: no bound
+	To         time.Time // event time, exclusive; zero: no bound
+	AfterSeq   int64     // cursor: events with a larger Seq
+	Limit      int       // 1..1000
+}
+
 // QuarantineFilter selects quarantine items, newest first.
 type QuarantineFilter struct {
 	Source string // exact match; "" for all
@@ -150,6 +160,8 @@ type Store interface {
 	// limit, starting strictly after the cursor when it is non-nil.
 	Timeline(ctx context.Context, shipmentID string, after *TimelineCursor, limit int) ([]EventRecord, error)
 	Event(ctx context.Context, key EventKey) (EventRecord, error)
+	// Events lists stored events matching f in Seq order.
+	Events(ctx context.Context, f EventFilter) ([]EventRecord, error)
 	Vehicle(ctx context.Context, id string) (VehicleRecord, error)
 	Quarantine(ctx context.Context, f QuarantineFilter) ([]QuarantineRecord, error)
 	QuarantineItem(ctx context.Context, id string) (QuarantineRecord, error)

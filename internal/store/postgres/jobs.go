@@ -44,6 +44,40 @@ func (t *tx) EnqueueJobs(ctx context.Context, jobs []store.JobRecord) error {
 	return nil
 }
 
+// ReplayJobs implements store.JobStore, in one transaction.
+func (s *Store) ReplayJobs(ctx context.Context, jobs []store.JobRecord) (int, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: replay jobs: %w", err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	b := &pgx.Batch{}
+	for _, j := range jobs {
+		b.Queue(`INSERT INTO jobs (`+jobCols+`) VALUES ($1, $2, $3, $4, $5, 'pending', 0, 0, '', '', $6, $7, $8, $9)
+			ON CONFLICT (kind, key) DO UPDATE SET run_at_ns = excluded.run_at_ns, updated_at_ns = excluded.updated_at_ns,
+			state = 'pending', attempts = 0, lease_until_ns = 0, leased_by = '', last_error = ''
+			WHERE jobs.state IN ('done', 'dead')`,
+			j.ID, j.Kind, j.Key, string(j.Payload), store.UnixNanos(j.RunAt), j.CorrelationID, store.UnixNanos(j.CreatedAt), store.UnixNanos(j.UpdatedAt), j.Group)
+	}
+	br := tx.SendBatch(ctx, b)
+	queued := 0
+	for range jobs {
+		tag, err := br.Exec()
+		if err != nil {
+			_ = br.Close()
+			return 0, fmt.Errorf("postgres: replay jobs: %w", err)
+		}
+		queued += int(tag.RowsAffected())
+	}
+	if err := br.Close(); err != nil {
+		return 0, fmt.Errorf("postgres: replay jobs: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, fmt.Errorf("postgres: replay jobs: %w", err)
+	}
+	return queued, nil
+}
+
 // CancelJobs implements store.Tx.
 func (t *tx) CancelJobs(ctx context.Context, kind string, keys []string) error {
 	if _, err := t.tx.Exec(ctx, `UPDATE jobs SET state = 'done', last_error = 'cancelled' WHERE kind = $1 AND key = ANY($2) AND state = 'pending'`,

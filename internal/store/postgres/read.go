@@ -86,6 +86,34 @@ func scanEvent(sc pgx.Row) (store.EventRecord, error) {
 	return e, err
 }
 
+// Events implements store.Store.
+func (s *Store) Events(ctx context.Context, f store.EventFilter) ([]store.EventRecord, error) {
+	a := args{f.AfterSeq}
+	q := `SELECT ` + eventCols + ` FROM events WHERE seq > $1`
+	if len(f.Types) > 0 {
+		q += ` AND type = ANY(` + a.add(f.Types) + `)`
+	}
+	if f.ShipmentID != "" {
+		q += ` AND shipment_id = ` + a.add(f.ShipmentID) + ` AND shipment_id <> ''`
+	}
+	if !f.From.IsZero() {
+		q += ` AND time_ns >= ` + a.add(store.UnixNanos(f.From))
+	}
+	if !f.To.IsZero() {
+		q += ` AND time_ns < ` + a.add(store.UnixNanos(f.To))
+	}
+	q += ` ORDER BY seq LIMIT ` + a.add(store.PageLimit(f.Limit))
+	rows, err := s.pool.Query(ctx, q, a...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: events: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.EventRecord, error) { return scanEvent(r) })
+	if err != nil {
+		return nil, fmt.Errorf("postgres: events: %w", err)
+	}
+	return out, nil
+}
+
 // Timeline implements store.Store. Events without a shipment belong to no
 // timeline, so an empty shipmentID lists nothing.
 func (s *Store) Timeline(ctx context.Context, shipmentID string, after *store.TimelineCursor, n int) ([]store.EventRecord, error) {

@@ -199,6 +199,35 @@ func (s *Store) ResetJob(ctx context.Context, id string, runAt time.Time) error 
 	return nil
 }
 
+// ReplayJobs implements store.JobStore, in one writer transaction.
+func (s *Store) ReplayJobs(ctx context.Context, jobs []store.JobRecord) (int, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: replay jobs: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	queued := 0
+	for _, j := range jobs {
+		res, err := tx.ExecContext(ctx, `INSERT INTO jobs (`+jobCols+`) VALUES (?, ?, ?, ?, ?, 'pending', 0, 0, '', '', ?, ?, ?, ?)
+			ON CONFLICT (kind, key) DO UPDATE SET run_at_ns = excluded.run_at_ns, updated_at_ns = excluded.updated_at_ns,
+			state = 'pending', attempts = 0, lease_until_ns = 0, leased_by = '', last_error = ''
+			WHERE jobs.state IN ('done', 'dead')`,
+			j.ID, j.Kind, j.Key, string(j.Payload), store.UnixNanos(j.RunAt), j.CorrelationID, store.UnixNanos(j.CreatedAt), store.UnixNanos(j.UpdatedAt), j.Group)
+		if err != nil {
+			return 0, fmt.Errorf("sqlite: replay %s %s: %w", j.Kind, j.Key, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, fmt.Errorf("sqlite: replay %s %s: %w", j.Kind, j.Key, err)
+		}
+		queued += int(n)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("sqlite: replay jobs: %w", err)
+	}
+	return queued, nil
+}
+
 // DeferJob implements store.JobStore.
 func (s *Store) DeferJob(ctx context.Context, id, node string, runAt time.Time, lastError string, now time.Time) error {
 	return s.settle(ctx, "defer", id, node, `state = 'pending', attempts = max(attempts - 1, 0), run_at_ns = ?, lease_until_ns = 0,

@@ -93,6 +93,33 @@ func (s *Store) Timeline(ctx context.Context, shipmentID string, after *store.Ti
 	return queryAll(ctx, s.r, "timeline "+shipmentID, scanEvent, q, args...)
 }
 
+// Events implements store.Store.
+func (s *Store) Events(ctx context.Context, f store.EventFilter) ([]store.EventRecord, error) {
+	q := `SELECT ` + eventCols + ` FROM events WHERE seq > ?`
+	args := []any{f.AfterSeq}
+	if len(f.Types) > 0 {
+		q += ` AND type IN (?` + strings.Repeat(", ?", len(f.Types)-1) + `)`
+		for _, t := range f.Types {
+			args = append(args, t)
+		}
+	}
+	if f.ShipmentID != "" {
+		q += ` AND shipment_id = ? AND shipment_id <> ''`
+		args = append(args, f.ShipmentID)
+	}
+	if !f.From.IsZero() {
+		q += ` AND time_ns >= ?`
+		args = append(args, store.UnixNanos(f.From))
+	}
+	if !f.To.IsZero() {
+		q += ` AND time_ns < ?`
+		args = append(args, store.UnixNanos(f.To))
+	}
+	q += ` ORDER BY seq LIMIT ?`
+	args = append(args, store.PageLimit(f.Limit))
+	return queryAll(ctx, s.r, "events", scanEvent, q, args...)
+}
+
 // Event implements store.Store.
 func (s *Store) Event(ctx context.Context, key store.EventKey) (store.EventRecord, error) {
 	e, err := scanEvent(s.r.QueryRowContext(ctx, `SELECT `+eventCols+` FROM events WHERE source = ? AND id = ?`, key.Source, key.ID))

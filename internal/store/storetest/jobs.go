@@ -273,3 +273,86 @@ func testFinishJobInTx(t *testing.T, open Opener) {
 		t.Fatalf("settling a finished job again: %v", err)
 	}
 }
+
+func testReplayJobs(t *testing.T, open Opener) {
+	st, _ := open(t)
+	ctx := context.Background()
+	enqueue(t, st, job("deliver", "erp|done", 0), job("deliver", "erp|dead", 0), job("deliver", "erp|running", 0), job("deliver", "erp|pending", time.Hour))
+	claimIDs(t, st, 0, "n", "deliver")
+	if err := st.CompleteJob(ctx, "deliver/erp|done", "n", t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.KillJob(ctx, "deliver/erp|dead", "n", "400", t0); err != nil {
+		t.Fatal(err)
+	}
+	again := func(key string) store.JobRecord {
+		j := job("deliver", key, 2*time.Hour)
+		j.ID = "replay/" + key
+		j.UpdatedAt = t0.Add(2 * time.Hour)
+		return j
+	}
+	n, err := st.ReplayJobs(ctx, []store.JobRecord{again("erp|done"), again("erp|dead"), again("erp|running"), again("erp|pending"), again("erp|new")})
+	if err != nil || n != 3 {
+		t.Fatalf("replay queued %d (%v), want 3: done, dead and new", n, err)
+	}
+	for _, c := range []struct {
+		id, state string
+		runAt     time.Duration
+	}{
+		{"deliver/erp|done", store.JobPending, 2 * time.Hour},
+		{"deliver/erp|dead", store.JobPending, 2 * time.Hour},
+		{"deliver/erp|running", store.JobRunning, 0},
+		{"deliver/erp|pending", store.JobPending, time.Hour},
+		{"replay/erp|new", store.JobPending, 2 * time.Hour},
+	} {
+		j, err := st.JobByID(ctx, c.id)
+		if err != nil || j.State != c.state || !j.RunAt.Equal(t0.Add(c.runAt)) {
+			t.Errorf("%s: %+v %v, want %s at +%s", c.id, j, err, c.state, c.runAt)
+		}
+		if c.id == "deliver/erp|dead" && (j.Attempts != 0 || j.LastError != "") {
+			t.Errorf("a replayed dead job starts over: %+v", j)
+		}
+	}
+	if n, err := st.ReplayJobs(ctx, nil); n != 0 || err != nil {
+		t.Fatalf("empty replay: %d %v", n, err)
+	}
+}
+
+func testEventFilter(t *testing.T, open Opener) {
+	st, _ := open(t)
+	ctx := context.Background()
+	a, b, c := ev("s", "a", "SHP-1", 0), ev("s", "b", "SHP-2", time.Minute), ev("s", "c", "SHP-1", 2*time.Minute)
+	b.Type = "invoice.ready"
+	d := ev("s", "d", "", 3*time.Minute)
+	d.Type = "invoice.ready"
+	evs := []store.EventRecord{a, b, c, d}
+	write(t, st, func(ctx context.Context, tx store.Tx) error { return tx.AppendEvents(ctx, evs) })
+	b = evs[1]
+	for _, tc := range []struct {
+		name string
+		f    store.EventFilter
+		want string
+	}{
+		{"all", store.EventFilter{}, "[a b c d]"},
+		{"type", store.EventFilter{Types: []string{"invoice.ready"}}, "[b d]"},
+		{"types", store.EventFilter{Types: []string{"invoice.ready", "shipment.milestone"}}, "[a b c d]"},
+		{"shipment", store.EventFilter{ShipmentID: "SHP-1"}, "[a c]"},
+		{"from inclusive", store.EventFilter{From: t0.Add(time.Minute)}, "[b c d]"},
+		{"to exclusive", store.EventFilter{To: t0.Add(2 * time.Minute)}, "[a b]"},
+		{"page", store.EventFilter{Limit: 2}, "[a b]"},
+		{"after", store.EventFilter{AfterSeq: b.Seq, Limit: 2}, "[c d]"},
+		{"none", store.EventFilter{Types: []string{"order.released"}}, "[]"},
+	} {
+		got, err := st.Events(ctx, tc.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := fmt.Sprint(eventIDs(got)); s != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, s, tc.want)
+		}
+	}
+	got, err := st.Events(ctx, store.EventFilter{Types: []string{"invoice.ready"}, ShipmentID: "SHP-2"})
+	if err != nil || len(got) != 1 || string(got[0].Data) != string(b.Data) || got[0].Seq != b.Seq {
+		t.Fatalf("the event as stored: %+v %v", got, err)
+	}
+}

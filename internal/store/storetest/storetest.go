@@ -35,6 +35,8 @@ func Run(t *testing.T, open Opener) {
 		{"JobsClaimedOnce", testJobsClaimedOnce},
 		{"JobsFIFO", testJobsFIFO},
 		{"JobsListAndReset", testJobsListAndReset},
+		{"ReplayJobs", testReplayJobs},
+		{"EventFilter", testEventFilter},
 		{"JobStatsAndDefer", testJobStatsAndDefer},
 		{"FinishJobInTx", testFinishJobInTx},
 		{"AppendAssignsIncreasingSeq", testAppend},

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/crossdockhq/crossdock/internal/app"
+)
+
+// replayUsage heads crossdock replay -h.
+const replayUsage = `crossdock replay -connector NAME (-from TIME | -shipment ID) [flags]
+
+Delivers stored events to a connector again — after an ERP restored a backup,
+or to fill a connector added later — through a running hub. Each event goes
+out with the Idempotency-Key it first had, so a receiver that still holds it
+drops the repeat. TIME is RFC 3339 (2026-11-20T00:00:00Z) or a duration ago
+(36h). Without -dry-run it waits, with a progress bar, until the connector's
+backlog has taken the replay.
+
+`
+
+// replayFlags are crossdock replay's options.
+type replayFlags struct {
+	url, key, connector, types, from, to, shipment string
+	limit                                          int
+	dryRun, quiet                                  bool
+	timeout                                        time.Duration
+}
+
+func runReplay(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, replayUsage); fs.PrintDefaults() }
+	var f replayFlags
+	fs.StringVar(&f.url, "url", "http://127.0.0.1:8080", "base URL of the running hub")
+	fs.StringVar(&f.key, "key", os.Getenv("CROSSDOCK_ADMIN_KEY"), "API key with scope ops; default $CROSSDOCK_ADMIN_KEY, else the generated key in -data-dir")
+	dataDir := fs.String("data-dir", envOr("CROSSDOCK_DATA_DIR", "./crossdock-data"), "where to find a generated admin key")
+	fs.StringVar(&f.connector, "connector", "", "the connector to deliver to (required)")
+	fs.StringVar(&f.types, "type", "", "event types, comma separated; default every type the connector receives")
+	fs.StringVar(&f.from, "from", "", "events at or after this event time")
+	fs.StringVar(&f.to, "to", "", "events before this event time")
+	fs.StringVar(&f.shipment, "shipment", "", "only this shipment's events")
+	fs.IntVar(&f.limit, "limit", 10000, "at most this many events")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "count what would be replayed; queue nothing")
+	fs.BoolVar(&f.quiet, "q", false, "no progress bar")
+	fs.DurationVar(&f.timeout, "timeout", 30*time.Minute, "give up waiting for the backlog after this long")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if f.connector == "" {
+		return errors.New("replay: -connector is required")
+	}
+	if f.key == "" {
+		b, err := os.ReadFile(filepath.Join(*dataDir, app.AdminKeyFile))
+		if err != nil {
+			return fmt.Errorf("replay: no key: pass -key or set CROSSDOCK_ADMIN_KEY (%w)", err)
+		}
+		f.key = strings.TrimSpace(string(b))
+	}
+	req := map[string]any{"limit": f.limit, "dry_run": f.dryRun}
+	if f.types != "" {
+		req["types"] = strings.Split(f.types, ",")
+	}
+	if f.shipment != "" {
+		req["shipment_id"] = f.shipment
+	}
+	now := time.Now().UTC()
+	for name, v := range map[string]string{"from": f.from, "to": f.to} {
+		if v == "" {
+			continue
+		}
+		t, err := parseWhen(v, now)
+		if err != nil {
+			return fmt.Errorf("replay: -%s: %w", name, err)
+		}
+		req[name] = t
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	c := hubClient{url: strings.TrimRight(f.url, "/"), key: f.key}
+	before, err := c.connector(ctx, f.connector)
+	if err != nil {
+		return err
+	}
+	var res struct {
+		Matched, Queued int
+		Truncated       bool
+	}
+	if err := c.do(ctx, http.MethodPost, "/api/v1/connectors/"+f.connector+"/replay", req, &res); err != nil {
+		return err
+	}
+	verb := "queued"
+	if f.dryRun {
+		verb = "would queue"
+	}
+	fmt.Fprintf(stdout, "%d events matched; %s %d deliveries to %s", res.Matched, verb, res.Queued, f.connector)
+	if res.Truncated {
+		fmt.Fprintf(stdout, " (stopped at -limit %d: more match)", f.limit)
+	}
+	fmt.Fprintln(stdout)
+	if f.dryRun || res.Queued == 0 {
+		return nil
+	}
+	return waitBacklog(ctx, c, f, before, res.Queued, stdout, stderr)
+}
+
+// waitBacklog follows the connector until the replayed deliveries have
+// left its backlog (delivered or dead) and reports how they ended.
+func waitBacklog(ctx context.Context, c hubClient, f replayFlags, before connectorState, queued int, stdout, stderr io.Writer) error {
+	var bar *progressbar.ProgressBar
+	if !f.quiet {
+		bar = progressbar.NewOptions(queued, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("replay "+f.connector),
+			progressbar.OptionShowCount(), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish(),
+			progressbar.OptionSetSpinnerChangeInterval(0)) // no goroutine of its own racing with Set
+	}
+	deadline := time.Now().Add(f.timeout)
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		now, err := c.connector(ctx, f.connector)
+		if err != nil {
+			return err
+		}
+		// The replay adds queued to what was pending before; other
+		// deliveries may come and go meanwhile, so this is an estimate
+		// that ends exact: at zero the replay has drained.
+		left := min(queued, max(0, now.Backlog-before.Backlog))
+		if bar != nil {
+			_ = bar.Set(queued - left)
+		}
+		if left == 0 {
+			if bar != nil {
+				_ = bar.Finish()
+			}
+			dead := max(0, now.Dead-before.Dead)
+			fmt.Fprintf(stdout, "replay drained: %d delivered, %d dead (GET /api/v1/deliveries?state=dead&connector=%s)\n", queued-dead, dead, f.connector)
+			if dead > 0 {
+				return fmt.Errorf("replay: %d deliveries dead", dead)
+			}
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("replay: %d of %d deliveries still pending after %s (connector %s is %s: %s)", left, queued, f.timeout, f.connector, now.State, now.LastError)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("replay: interrupted with %d pending; they still deliver: %w", left, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// parseWhen reads RFC 3339 or a duration before now.
+func parseWhen(v string, now time.Time) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	if d, err := time.ParseDuration(v); err == nil && d > 0 {
+		return now.Add(-d), nil
+	}
+	return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time nor a duration such as 36h", v)
+}
+
+// hubClient calls a running hub's API.
+type hubClient struct{ url, key string }
+
+// connectorState is a connector as GET /api/v1/connectors shows it.
+type connectorState struct {
+	Name, State string
+	Backlog     int
+	Dead        int
+	LastError   string `json:"last_error"`
+}
+
+func (c hubClient) connector(ctx context.Context, name string) (connectorState, error) {
+	var list struct{ Items []connectorState }
+	if err := c.do(ctx, http.MethodGet, "/api/v1/connectors", nil, &list); err != nil {
+		return connectorState{}, err
+	}
+	for _, s := range list.Items {
+		if s.Name == name {
+			return s, nil
+		}
+	}
+	return connectorState{}, fmt.Errorf("replay: the hub has no connector %q", name)
+}
+
+func (c hubClient) do(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.url+path, rd)
+	if err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode/100 != 2 {
+		var p struct{ Detail string }
+		if json.Unmarshal(b, &p) == nil && p.Detail != "" {
+			return fmt.Errorf("replay: %s %s: %d: %s", method, path, resp.StatusCode, p.Detail)
+		}
+		return fmt.Errorf("replay: %s %s: %d", method, path, resp.StatusCode)
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("replay: %s %s: %w", method, path, err)
+	}
+	return nil
+}
