@@ -20,6 +20,7 @@ import (
 	"github.com/crossdockhq/crossdock/internal/billing"
 	"github.com/crossdockhq/crossdock/internal/canonical"
 	"github.com/crossdockhq/crossdock/internal/config"
+	"github.com/crossdockhq/crossdock/internal/credit"
 	"github.com/crossdockhq/crossdock/internal/obs"
 	"github.com/crossdockhq/crossdock/internal/pipeline"
 	"github.com/crossdockhq/crossdock/internal/store"
@@ -40,6 +41,7 @@ type Options struct {
 	RoadFactor     float64                // planned distance: straight lines times this; default 1.3
 	Wake           func()                 // wakes the job scheduler (a retried delivery); nil for none
 	Connectors     func() []ConnectorInfo // the configured connectors; nil for none
+	Credit         *credit.Cache          // ERP credit lookups; nil when no connector answers them
 	Metrics        *obs.Metrics
 	Logger         *slog.Logger
 	MaxBodyBytes   int64 // request body limit; default 4 MiB
@@ -111,6 +113,7 @@ func New(opt Options) *Server {
 	s.registerDeliveries()
 	s.registerBulkRetry()
 	s.registerReplay()
+	s.registerCredit()
 	s.registerConnectors()
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, newProblem(http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path))

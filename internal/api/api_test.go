@@ -19,6 +19,7 @@ import (
 	"github.com/crossdockhq/crossdock/internal/billing"
 	"github.com/crossdockhq/crossdock/internal/canonical"
 	"github.com/crossdockhq/crossdock/internal/config"
+	"github.com/crossdockhq/crossdock/internal/credit"
 	"github.com/crossdockhq/crossdock/internal/obs"
 	"github.com/crossdockhq/crossdock/internal/pipeline"
 	"github.com/crossdockhq/crossdock/internal/store"
@@ -42,6 +43,7 @@ type hubOptions struct {
 	ownership config.Ownership
 	now       func() time.Time
 	billing   *billing.Engine
+	credit    *credit.Cache
 }
 
 func newHub(t *testing.T) *hub {
@@ -76,6 +78,7 @@ func newHubWith(t *testing.T, o hubOptions) *hub {
 	s := api.New(api.Options{
 		Store: st, Pipeline: p, Keys: keys, Metrics: m, MaxBodyBytes: 64 << 10, MaxBatchEvents: 50,
 		Limits: canonical.DefaultLimits(), Ready: st.Ping, Partners: o.partners, Ownership: o.ownership, Now: o.now, Mappings: mappings, Billing: o.billing,
+		Credit: o.credit,
 	})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(func() {

@@ -1,11 +1,16 @@
 package app
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/crossdockhq/crossdock/internal/config"
 	"github.com/crossdockhq/crossdock/internal/connector"
 	"github.com/crossdockhq/crossdock/internal/connector/rest"
+	"github.com/crossdockhq/crossdock/internal/credit"
+	"github.com/crossdockhq/crossdock/internal/store"
 )
 
 // newConnector builds the connector of c's kind.
@@ -19,4 +24,50 @@ func newConnector(c config.Connector) (connector.Connector, error) {
 			SigningSecret: c.Secret()}) // set for the webhook kind
 	}
 	return nil, fmt.Errorf("kind %s: not built into this binary", c.Kind)
+}
+
+// creditLookupTimeout bounds one synchronous credit lookup at the ERP.
+const creditLookupTimeout = 5 * time.Second
+
+// creditSource is the cache of credit lookups through the first
+// configured connector whose kind answers them; nil when none does.
+func creditSource(cfgs []config.Connector, targets map[string]*target, st store.Store) *credit.Cache {
+	for _, c := range cfgs {
+		t := targets[c.Name]
+		if l, ok := t.conn.(connector.CreditLooker); ok {
+			return credit.New(credit.Options{Source: c.Name, Lookup: erpCredit{t: t, erp: l, st: st}})
+		}
+	}
+	return nil
+}
+
+// erpCredit asks the ERP through its connector's circuit breaker and
+// pause switch: a paused or failing ERP is not asked.
+type erpCredit struct {
+	t   *target
+	erp connector.CreditLooker
+	st  store.Store
+}
+
+func (e erpCredit) Credit(ctx context.Context, customerID string) (connector.Credit, error) {
+	if e.t.isPaused(ctx, e.st) {
+		return connector.Credit{}, fmt.Errorf("connector %s is paused", e.t.cfg.Name)
+	}
+	ctx, cancel := context.WithTimeout(ctx, creditLookupTimeout)
+	defer cancel()
+	var out connector.Credit
+	unknown := false
+	_, err := e.t.breaker.Execute(func() (connector.Receipt, error) {
+		c, err := e.erp.Credit(ctx, customerID)
+		if errors.Is(err, connector.ErrUnknownCustomer) {
+			unknown = true // an answer: the ERP is up
+			return connector.Receipt{}, nil
+		}
+		out = c
+		return connector.Receipt{}, err
+	})
+	if unknown {
+		return connector.Credit{}, connector.ErrUnknownCustomer
+	}
+	return out, err
 }
