@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -366,5 +368,57 @@ func TestReplayToAConnector(t *testing.T) {
 		if !first[k] {
 			t.Errorf("replayed with a new Idempotency-Key %s: a receiver could not tell it from a new document", k)
 		}
+	}
+}
+
+// TestEDIConnectorWritesX12Files: a carrier's trading partner receives a
+// 214 per milestone and POD and a 210 per invoice as files in its
+// directory, each once.
+func TestEDIConnectorWritesX12Files(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	h := hubtest.Start(t, hubtest.Options{Config: billingConfig + fmt.Sprintf(`connectors:
+  - name: partner-edi
+    kind: edi
+    url: %s
+    events: [shipment.milestone, delivery.completed, invoice.ready]
+    options: {sender_id: CROSSDOCK, receiver_id: ACMEFREIGHT, scac: XDCK}
+`, dir)})
+	deliverShipments(t, h, 2)
+	var files []string
+	waitFor(t, 30*time.Second, "six X12 files", func() bool {
+		files, _ = filepath.Glob(filepath.Join(dir, "*.edi"))
+		return len(files) == 6
+	})
+	sets := map[string]int{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(string(b), "ISA*") {
+			t.Fatalf("%s is not an X12 interchange: %.80s", f, b)
+		}
+		for _, st := range []string{"ST*210*", "ST*214*"} {
+			if strings.Contains(string(b), st) {
+				sets[st]++
+			}
+		}
+	}
+	if sets["ST*210*"] != 2 || sets["ST*214*"] != 4 {
+		t.Fatalf("transaction sets %v, want two 210s and four 214s", sets)
+	}
+	var inv struct {
+		Items []struct {
+			Status string
+			ERPRef *string `json:"erp_ref"`
+		}
+	}
+	waitFor(t, 30*time.Second, "invoices posted with the interchange number", func() bool {
+		h.GetJSON("/api/v1/invoices?limit=10", &inv)
+		return len(inv.Items) == 2 && inv.Items[0].Status == "posted" && inv.Items[1].Status == "posted"
+	})
+	if r := inv.Items[0].ERPRef; r == nil || len(*r) != 9 {
+		t.Fatalf("erp_ref is the ISA13 control number: %v", r)
 	}
 }

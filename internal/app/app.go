@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -40,6 +41,7 @@ type App struct {
 	metrics   *obs.Metrics
 	store     store.Store
 	pipeline  *pipeline.Pipeline
+	targets   map[string]*target // the configured connectors
 	scheduler *outbox.Scheduler // runs workflow timers (and, later, deliveries)
 	server    *http.Server
 	listener  net.Listener
@@ -78,6 +80,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		retryable, stateCache = postgres.IsRetryable, 0
 	}
 	targets, subscribers, err := openConnectors(cfg.Connectors)
+	a.targets = targets
 	if err != nil {
 		a.closeStorage(context.Background())
 		return nil, err
@@ -281,6 +284,13 @@ func (a *App) Serve(ctx context.Context) error {
 }
 
 func (a *App) closeStorage(ctx context.Context) {
+	for name, t := range a.targets {
+		if c, ok := t.conn.(io.Closer); ok {
+			if err := c.Close(); err != nil {
+				a.log.Warn("connector close", "connector", name, "err", err)
+			}
+		}
+	}
 	if a.pipeline != nil {
 		if err := a.pipeline.Close(ctx); err != nil {
 			a.log.Error("pipeline close", "err", err)

@@ -8,6 +8,9 @@ import (
 
 	"github.com/crossdockhq/crossdock/internal/config"
 	"github.com/crossdockhq/crossdock/internal/connector"
+	"github.com/crossdockhq/crossdock/internal/connector/edi"
+	"github.com/crossdockhq/crossdock/internal/connector/odata"
+	"github.com/crossdockhq/crossdock/internal/connector/odoo"
 	"github.com/crossdockhq/crossdock/internal/connector/rest"
 	"github.com/crossdockhq/crossdock/internal/credit"
 	"github.com/crossdockhq/crossdock/internal/store"
@@ -22,6 +25,12 @@ func newConnector(c config.Connector) (connector.Connector, error) {
 		}
 		return rest.New(rest.Config{Name: c.Name, URL: c.URL, Headers: c.Headers, Bearer: c.Bearer(), Timeout: c.Timeout.D(),
 			SigningSecret: c.Secret()}) // set for the webhook kind
+	case "odoo":
+		return odoo.New(odoo.Config{Name: c.Name, URL: c.URL, Username: c.Username, Password: c.Password(), Timeout: c.Timeout.D(), Options: c.Options})
+	case "odata":
+		return odata.New(odata.Config{Name: c.Name, URL: c.URL, Username: c.Username, Password: c.Password(), Timeout: c.Timeout.D(), Options: c.Options})
+	case "edi":
+		return edi.New(edi.Config{Name: c.Name, URL: c.URL, Username: c.Username, Password: c.Password(), Timeout: c.Timeout.D(), Options: c.Options})
 	}
 	return nil, fmt.Errorf("kind %s: not built into this binary", c.Kind)
 }

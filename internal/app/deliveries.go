@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -108,6 +109,11 @@ func openConnectors(cfgs []config.Connector) (map[string]*target, map[string][]s
 	for _, c := range cfgs {
 		conn, err := newConnector(c)
 		if err != nil {
+			for _, t := range targets {
+				if cl, ok := t.conn.(io.Closer); ok {
+					_ = cl.Close()
+				}
+			}
 			return nil, nil, fmt.Errorf("app: connector %s: %w", c.Name, err)
 		}
 		var limit *rate.Limiter

@@ -84,7 +84,7 @@ var (
 		"tryton":   {schemes: []string{"http", "https"}, events: []string{"invoice.ready"}},
 		"odoo":     {schemes: []string{"http", "https"}, events: []string{"invoice.ready"}},
 		"odata":    {schemes: []string{"http", "https"}, events: []string{"invoice.ready"}},
-		"edi":      {schemes: []string{"", "file", "sftp"}, events: []string{"invoice.ready", "shipment.milestone", "shipment.status_changed"}},
+		"edi":      {schemes: []string{"", "file", "sftp"}, events: []string{"invoice.ready", "shipment.milestone", "shipment.status_changed", "delivery.completed"}},
 		"nats":     {schemes: []string{"nats", "tls"}},
 		"rabbitmq": {schemes: []string{"amqp", "amqps"}},
 		"mqtt":     {schemes: []string{"tcp", "ssl", "tls", "mqtt", "mqtts", "ws", "wss"}},
