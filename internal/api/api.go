@@ -31,17 +31,20 @@ const Version = "1.0.0"
 
 // Options are the API's dependencies and limits.
 type Options struct {
-	Store          store.Store
-	Pipeline       *pipeline.Pipeline
-	Keys           *KeyRing
-	Partners       []config.Partner       // declared partners: limits, signing, mappings
-	Ownership      config.Ownership       // systems of record
-	Mappings       *Mappings              // compiled partner mappings (CompileMappings)
-	Billing        *billing.Engine        // rate cards for quotes; nil when none are configured
-	RoadFactor     float64                // planned distance: straight lines times this; default 1.3
-	Wake           func()                 // wakes the job scheduler (a retried delivery); nil for none
-	Connectors     func() []ConnectorInfo // the configured connectors; nil for none
-	Credit         *credit.Cache          // ERP credit lookups; nil when no connector answers them
+	Store      store.Store
+	Pipeline   *pipeline.Pipeline
+	Keys       *KeyRing
+	Partners   []config.Partner       // declared partners: limits, signing, mappings
+	Ownership  config.Ownership       // systems of record
+	Mappings   *Mappings              // compiled partner mappings (CompileMappings)
+	Billing    *billing.Engine        // rate cards for quotes; nil when none are configured
+	RoadFactor float64                // planned distance: straight lines times this; default 1.3
+	Wake       func()                 // wakes the job scheduler (a retried delivery); nil for none
+	Connectors func() []ConnectorInfo // the configured connectors; nil for none
+	Credit     *credit.Cache          // ERP credit lookups; nil when no connector answers them
+	// Resumed is told a connector was resumed, to wake the deliveries
+	// its pause put off; nil for none.
+	Resumed        func(ctx context.Context, connector string) error
 	Metrics        *obs.Metrics
 	Logger         *slog.Logger
 	MaxBodyBytes   int64 // request body limit; default 4 MiB

@@ -92,6 +92,11 @@ func (s *Server) registerConnectors() {
 			if err := s.opt.Store.PutMaster(ctx, store.MasterRecord{Kind: KindConnector, ID: in.Name, Source: sw.By, Data: data, UpdatedAt: sw.At}); err != nil {
 				return nil, s.internal(ctx, action+" connector", err)
 			}
+			if !paused && s.opt.Resumed != nil {
+				if err := s.opt.Resumed(ctx, in.Name); err != nil {
+					return nil, s.internal(ctx, "resume connector", err)
+				}
+			}
 			if !paused && s.opt.Wake != nil {
 				s.opt.Wake()
 			}

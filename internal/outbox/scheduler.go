@@ -164,26 +164,153 @@ func (s *Scheduler) Wake() {
 	}
 }
 
-// Run runs due jobs until ctx ends, then returns once the jobs in hand are
-// settled.
+// Run runs due jobs until ctx ends, then returns once the jobs in hand
+// are settled. It keeps up to Workers jobs running: whenever a quarter of
+// them are free it claims more (no batch waits for its slowest job), and
+// one transaction settles the outcomes that finished together.
 func (s *Scheduler) Run(ctx context.Context) {
 	t := time.NewTicker(s.opt.PollInterval)
 	defer t.Stop()
+	running := make(chan struct{}, s.opt.Workers) // one token per job in hand
+	freed := make(chan struct{}, 1)
+	st := newSettler(s)
+	var wg sync.WaitGroup
+	defer func() {
+		wg.Wait()
+		st.close()
+	}()
+	threshold := max(1, s.opt.Workers/4)
+	// more: jobs may be due that no claim took yet. It stays true while
+	// there is no room to claim, and turns false when a claim came back
+	// short.
+	more := true
 	for {
-		for {
-			_, full, err := s.runOnce(ctx)
-			if err != nil && ctx.Err() == nil {
-				s.opt.Logger.Error("run jobs", "err", err)
+		claimed := false
+		for _, kind := range s.kinds() {
+			free := s.opt.Workers - len(running)
+			if free < threshold {
+				break
 			}
-			if !full || ctx.Err() != nil {
-				break // drained (or stopping); a full batch means more may be due
+			if !claimed {
+				claimed, more = true, false
 			}
+			want := min(free, s.opt.Batch)
+			jobs, err := s.st.ClaimJobs(context.WithoutCancel(ctx), []string{kind}, s.opt.Clock.Now(), s.opt.Lease, s.opt.Node, want)
+			if err != nil {
+				if ctx.Err() == nil {
+					s.opt.Logger.Error("claim jobs", "kind", kind, "err", err)
+				}
+				continue
+			}
+			more = more || len(jobs) == want
+			for _, j := range jobs {
+				running <- struct{}{}
+				wg.Go(func() {
+					if o, settle := s.run(ctx, j); settle {
+						st.add(o)
+					}
+					<-running
+					select {
+					case freed <- struct{}{}:
+					default:
+					}
+				})
+			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if more && s.opt.Workers-len(running) >= threshold {
+			continue // more are due and there is room
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		case <-s.wake:
+		case <-freed:
+			if !more {
+				// Nothing was due at the last claim: wait for the
+				// poll or a wake, not for every finished job.
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				case <-s.wake:
+				}
+			}
+		}
+	}
+}
+
+func (s *Scheduler) kinds() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	kinds := make([]string, 0, len(s.handlers))
+	for k := range s.handlers {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	return kinds
+}
+
+// settler gathers the outcomes of jobs that finished close together and
+// settles them in one transaction: at most settleBatch, at most
+// settleDelay after the first.
+type settler struct {
+	s    *Scheduler
+	in   chan store.JobOutcome
+	done chan struct{}
+}
+
+const (
+	settleBatch = 128
+	settleDelay = 5 * time.Millisecond
+)
+
+func newSettler(s *Scheduler) *settler {
+	st := &settler{s: s, in: make(chan store.JobOutcome, settleBatch), done: make(chan struct{})}
+	go st.loop()
+	return st
+}
+
+func (st *settler) add(o store.JobOutcome) { st.in <- o }
+
+// close settles what is left and stops.
+func (st *settler) close() {
+	close(st.in)
+	<-st.done
+}
+
+func (st *settler) loop() {
+	defer close(st.done)
+	var batch []store.JobOutcome
+	var timer <-chan time.Time
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		if _, err := st.s.st.SettleJobs(context.Background(), batch, st.s.opt.Clock.Now()); err != nil {
+			// Unsettled jobs run again once their lease ends.
+			st.s.opt.Logger.Error("settle jobs", "jobs", len(batch), "err", err)
+		}
+		batch, timer = batch[:0], nil
+	}
+	for {
+		select {
+		case o, ok := <-st.in:
+			if !ok {
+				flush()
+				return
+			}
+			batch = append(batch, o)
+			if len(batch) >= settleBatch {
+				flush()
+			} else if timer == nil {
+				timer = time.After(settleDelay)
+			}
+		case <-timer:
+			flush()
 		}
 	}
 }
@@ -192,21 +319,11 @@ func (s *Scheduler) Run(ctx context.Context) {
 // kind, so a flood of one kind (timers) cannot starve another
 // (deliveries) — runs them, up to Workers at once, and records each
 // outcome. It returns how many it claimed.
-func (s *Scheduler) RunOnce(ctx context.Context) (int, error) {
-	n, _, err := s.runOnce(ctx)
-	return n, err
-}
-
-func (s *Scheduler) runOnce(ctx context.Context) (n int, full bool, err error) {
-	s.mu.Lock()
-	kinds := make([]string, 0, len(s.handlers))
-	for k := range s.handlers {
-		kinds = append(kinds, k)
-	}
-	s.mu.Unlock()
-	sort.Strings(kinds)
+func (s *Scheduler) RunOnce(ctx context.Context) (n int, err error) {
+	kinds := s.kinds()
 	var mu sync.Mutex
 	var errs []error
+	var outcomes []store.JobOutcome
 	sem := make(chan struct{}, s.opt.Workers)
 	var wg sync.WaitGroup
 	for _, kind := range kinds {
@@ -216,61 +333,63 @@ func (s *Scheduler) runOnce(ctx context.Context) (n int, full bool, err error) {
 			continue
 		}
 		n += len(jobs)
-		full = full || len(jobs) == s.opt.Batch
 		for _, j := range jobs {
 			sem <- struct{}{}
 			wg.Go(func() {
 				defer func() { <-sem }()
-				if err := s.run(ctx, j); err != nil {
+				if o, settle := s.run(ctx, j); settle {
 					mu.Lock()
-					errs = append(errs, err)
+					outcomes = append(outcomes, o)
 					mu.Unlock()
 				}
 			})
 		}
 	}
 	wg.Wait()
-	return n, full, errors.Join(errs...)
+	// One transaction settles the batch: one commit, not one per job.
+	// A job whose lease was lost meanwhile is skipped: its new owner
+	// settles it.
+	if _, err := s.st.SettleJobs(context.WithoutCancel(ctx), outcomes, s.opt.Clock.Now()); err != nil {
+		errs = append(errs, fmt.Errorf("outbox: settle %d jobs: %w", len(outcomes), err))
+	}
+	return n, errors.Join(errs...)
 }
 
-// run runs one claimed job and settles it. Once claimed, a job is settled
-// even when ctx ends meanwhile (the handler sees ctx's end).
-func (s *Scheduler) run(ctx context.Context, j store.JobRecord) error {
+// run runs one claimed job and says how to settle it; settle is false
+// when the handler settled it itself. Once claimed, a job is settled even
+// when ctx ends meanwhile (the handler sees ctx's end).
+func (s *Scheduler) run(ctx context.Context, j store.JobRecord) (o store.JobOutcome, settle bool) {
 	s.mu.Lock()
 	h := s.handlers[j.Kind]
 	s.mu.Unlock()
 	herr := s.call(ctx, h, j)
-	settle := context.WithoutCancel(ctx)
 	now := s.opt.Clock.Now()
-	var err error
+	o = store.JobOutcome{ID: j.ID, Node: s.opt.Node}
+	if herr != nil {
+		o.LastError = herr.Error()
+	}
 	var perm *permanent
 	var after *retryAfter
 	var put *deferred
 	switch {
 	case errors.Is(herr, ErrSettled):
-		return nil
+		return o, false
 	case herr == nil:
-		err = s.st.CompleteJob(settle, j.ID, s.opt.Node, now)
+		o.State = store.JobDone
 	case errors.As(herr, &put):
-		err = s.st.DeferJob(settle, j.ID, s.opt.Node, now.Add(put.d), herr.Error(), now)
+		o.State, o.RunAt, o.Deferred = store.JobPending, now.Add(put.d), true
 	case errors.As(herr, &perm):
 		s.opt.Logger.Warn("job dead", "kind", j.Kind, "key", j.Key, "err", herr)
-		err = s.st.KillJob(settle, j.ID, s.opt.Node, herr.Error(), now)
+		o.State = store.JobDead
 	case errors.As(herr, &after):
-		err = s.st.RetryJob(settle, j.ID, s.opt.Node, now.Add(after.d), herr.Error(), now)
+		o.State, o.RunAt = store.JobPending, now.Add(after.d)
 	case j.Attempts >= s.opt.MaxAttempts:
 		s.opt.Logger.Warn("job dead after its attempts", "kind", j.Kind, "key", j.Key, "attempts", j.Attempts, "err", herr)
-		err = s.st.KillJob(settle, j.ID, s.opt.Node, herr.Error(), now)
+		o.State = store.JobDead
 	default:
-		err = s.st.RetryJob(settle, j.ID, s.opt.Node, now.Add(s.backoff(j.Attempts)), herr.Error(), now)
+		o.State, o.RunAt = store.JobPending, now.Add(s.backoff(j.Attempts))
 	}
-	if errors.Is(err, store.ErrConflict) {
-		return nil // rescheduled meanwhile or taken over: its new owner settles it
-	}
-	if err != nil {
-		return fmt.Errorf("outbox: settle %s %s: %w", j.Kind, j.Key, err)
-	}
-	return nil
+	return o, true
 }
 
 // call runs h, turning a panic into an error.

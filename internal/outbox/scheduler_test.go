@@ -3,6 +3,7 @@ package outbox_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -205,5 +206,40 @@ func TestRunStopsAndWakes(t *testing.T) {
 	case <-stopped:
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not return")
+	}
+}
+
+// Run claims again as soon as workers free up, not at the next poll: a
+// backlog far larger than the workers drains with one wake.
+func TestRunDrainsWithoutPolling(t *testing.T) {
+	t.Parallel()
+	st, _ := openStore(t)
+	c := &clock{now: t0}
+	for i := range 200 {
+		enqueue(t, st, "t", fmt.Sprintf("k%03d", i), t0)
+	}
+	var ran atomic.Int32
+	all := make(chan struct{})
+	s := outbox.New(st, outbox.Options{Clock: c, PollInterval: time.Hour, Workers: 8, Batch: 8})
+	s.Handle("t", func(context.Context, store.JobRecord) error {
+		time.Sleep(time.Millisecond) // the job's work: jobs finish one by one
+		if ran.Add(1) == 200 {
+			close(all)
+		}
+		return nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { s.Run(ctx); close(stopped) }()
+	s.Wake()
+	select {
+	case <-all:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("%d of 200 jobs ran: Run waited for the poll instead of claiming as workers freed up", ran.Load())
+	}
+	cancel()
+	<-stopped
+	if js, err := st.Jobs(context.Background(), store.JobFilter{Kind: "t", States: []string{store.JobDone}, Limit: 1000}); err != nil || len(js) != 200 {
+		t.Fatalf("settled done: %d (%v)", len(js), err)
 	}
 }

@@ -66,11 +66,31 @@ type JobStore interface {
 	// ResetJob puts a dead job back to pending, due at runAt with its
 	// attempts counted from zero; ErrNotFound when no dead job has id.
 	ResetJob(ctx context.Context, id string, runAt time.Time) error
+	// WakeJobs makes the pending jobs of kind whose key starts with
+	// keyPrefix due at now (a resumed connector's deliveries put off
+	// while it was paused). It reports how many it woke.
+	WakeJobs(ctx context.Context, kind, keyPrefix string, now time.Time) (int, error)
+	// SettleJobs settles claimed jobs in one transaction (one commit for
+	// a batch instead of one each); a job no longer leased by its node is
+	// left alone. It reports how many it settled.
+	SettleJobs(ctx context.Context, outcomes []JobOutcome, now time.Time) (int, error)
 	// ReplayJobs queues jobs to run again at their RunAt: each is
 	// inserted, or a done or dead one with its (Kind, Key) is put back to
 	// pending with attempts from zero. A pending or running one is left
 	// as it is (it runs anyway). It reports how many were queued.
 	ReplayJobs(ctx context.Context, jobs []JobRecord) (int, error)
+}
+
+// JobOutcome is how one run of a claimed job ended.
+type JobOutcome struct {
+	ID, Node string // the job and the node holding its lease
+	// State is JobDone, JobDead, or JobPending to run again at RunAt.
+	State string
+	RunAt time.Time
+	// Deferred gives a JobPending job its attempt back: it did not really
+	// run (its destination's circuit is open, its connector paused).
+	Deferred  bool
+	LastError string
 }
 
 // JobFilter selects jobs of one kind, newest first.

@@ -208,6 +208,60 @@ func (s *Store) ResetJob(ctx context.Context, id string, runAt time.Time) error 
 	return nil
 }
 
+// WakeJobs implements store.JobStore.
+func (s *Store) WakeJobs(ctx context.Context, kind, keyPrefix string, now time.Time) (int, error) {
+	n := store.UnixNanos(now)
+	tag, err := s.pool.Exec(ctx, `UPDATE jobs SET run_at_ns = $1, updated_at_ns = $1
+		WHERE kind = $2 AND state = 'pending' AND starts_with(key, $3) AND run_at_ns > $1`, n, kind, keyPrefix)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: wake jobs: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// SettleJobs implements store.JobStore, in one transaction.
+func (s *Store) SettleJobs(ctx context.Context, outcomes []store.JobOutcome, now time.Time) (int, error) {
+	if len(outcomes) == 0 {
+		return 0, nil
+	}
+	b := &pgx.Batch{}
+	for _, o := range outcomes {
+		switch o.State {
+		case store.JobDone, store.JobDead:
+			b.Queue(`UPDATE jobs SET state = $1, lease_until_ns = 0, last_error = $2, updated_at_ns = $3
+				WHERE id = $4 AND state = 'running' AND leased_by = $5`, o.State, o.LastError, store.UnixNanos(now), o.ID, o.Node)
+		case store.JobPending:
+			b.Queue(`UPDATE jobs SET state = 'pending', run_at_ns = $1, lease_until_ns = 0, last_error = $2, updated_at_ns = $3,
+				attempts = CASE WHEN $4 THEN greatest(attempts - 1, 0) ELSE attempts END
+				WHERE id = $5 AND state = 'running' AND leased_by = $6`, store.UnixNanos(o.RunAt), o.LastError, store.UnixNanos(now), o.Deferred, o.ID, o.Node)
+		default:
+			return 0, fmt.Errorf("postgres: settle job %s: cannot settle as %q", o.ID, o.State)
+		}
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: settle jobs: %w", err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	br := tx.SendBatch(ctx, b)
+	settled := 0
+	for range outcomes {
+		tag, err := br.Exec()
+		if err != nil {
+			_ = br.Close()
+			return 0, fmt.Errorf("postgres: settle jobs: %w", err)
+		}
+		settled += int(tag.RowsAffected())
+	}
+	if err := br.Close(); err != nil {
+		return 0, fmt.Errorf("postgres: settle jobs: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, fmt.Errorf("postgres: settle jobs: %w", err)
+	}
+	return settled, nil
+}
+
 // DeferJob implements store.JobStore.
 func (s *Store) DeferJob(ctx context.Context, id, node string, runAt time.Time, lastError string, now time.Time) error {
 	return s.settle(ctx, "defer", id, node, `state = 'pending', attempts = greatest(attempts - 1, 0), run_at_ns = $1, lease_until_ns = 0,
@@ -218,13 +272,17 @@ func (s *Store) DeferJob(ctx context.Context, id, node string, runAt time.Time, 
 func (s *Store) JobStats(ctx context.Context, kind, keyPrefix string) (store.JobStats, error) {
 	var st store.JobStats
 	var oldest *int64
+	// On jobs_kind_state: open and dead jobs only, never the delivered
+	// history. starts_with, not a key range: a range compares under the
+	// database's collation, which need not be byte order.
 	err := s.pool.QueryRow(ctx, `SELECT
 			count(*) FILTER (WHERE state IN ('pending', 'running')),
 			min(created_at_ns) FILTER (WHERE state IN ('pending', 'running')),
 			count(*) FILTER (WHERE state = 'dead'),
-			coalesce((SELECT last_error FROM jobs j2 WHERE j2.kind = $1 AND starts_with(j2.key, $2) AND j2.last_error <> ''
-				AND j2.last_error <> 'cancelled' ORDER BY j2.updated_at_ns DESC LIMIT 1), '')
-		FROM jobs WHERE kind = $1 AND starts_with(key, $2)`, kind, keyPrefix).Scan(&st.Pending, &oldest, &st.Dead, &st.LastError)
+			coalesce((SELECT last_error FROM jobs WHERE kind = $1 AND state IN ('pending', 'running', 'dead') AND starts_with(key, $2)
+				AND last_error <> '' ORDER BY updated_at_ns DESC LIMIT 1), '')
+		FROM jobs WHERE kind = $1 AND state IN ('pending', 'running', 'dead') AND starts_with(key, $2)`,
+		kind, keyPrefix).Scan(&st.Pending, &oldest, &st.Dead, &st.LastError)
 	if err != nil {
 		return st, fmt.Errorf("postgres: job stats: %w", err)
 	}

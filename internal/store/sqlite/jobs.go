@@ -25,18 +25,105 @@ func scanJob(sc interface{ Scan(...any) error }) (store.JobRecord, error) {
 	return j, err
 }
 
-// EnqueueJobs implements store.Tx.
+// EnqueueJobs implements store.Tx. A new job is its group's head when the
+// group has no open job (jobs are enqueued oldest first); a job
+// rescheduled over an existing one has its group's heads worked out again.
 func (t *tx) EnqueueJobs(ctx context.Context, jobs []store.JobRecord) error {
 	for _, j := range jobs {
-		_, err := t.tx.ExecContext(ctx, `INSERT INTO jobs (`+jobCols+`) VALUES (?, ?, ?, ?, ?, 'pending', 0, 0, '', '', ?, ?, ?, ?)
-			ON CONFLICT (kind, key) DO UPDATE SET payload = excluded.payload, run_at_ns = excluded.run_at_ns,
-			correlation_id = excluded.correlation_id, updated_at_ns = excluded.updated_at_ns,
-			state = 'pending', lease_until_ns = 0, leased_by = '',
-			attempts = CASE WHEN jobs.state IN ('done', 'dead') THEN 0 ELSE jobs.attempts END`,
+		res, err := t.tx.ExecContext(ctx, `INSERT OR IGNORE INTO jobs (`+jobCols+`, head)
+			VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, 0, '', '', ?6, ?7, ?8, ?9,
+				?9 = '' OR NOT EXISTS (SELECT 1 FROM jobs INDEXED BY jobs_group_open WHERE group_key = ?9 AND state IN ('pending', 'running')))`,
 			j.ID, j.Kind, j.Key, string(j.Payload), store.UnixNanos(j.RunAt), j.CorrelationID, store.UnixNanos(j.CreatedAt), store.UnixNanos(j.UpdatedAt), j.Group)
 		if err != nil {
 			return fmt.Errorf("sqlite: enqueue %s %s: %w", j.Kind, j.Key, err)
 		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			if err != nil {
+				return fmt.Errorf("sqlite: enqueue %s %s: %w", j.Kind, j.Key, err)
+			}
+			continue
+		}
+		var group string
+		if err := t.tx.QueryRowContext(ctx, `UPDATE jobs SET payload = ?, run_at_ns = ?, correlation_id = ?, updated_at_ns = ?,
+			state = 'pending', lease_until_ns = 0, leased_by = '',
+			attempts = CASE WHEN state IN ('done', 'dead') THEN 0 ELSE attempts END
+			WHERE kind = ? AND key = ? RETURNING group_key`,
+			string(j.Payload), store.UnixNanos(j.RunAt), j.CorrelationID, store.UnixNanos(j.UpdatedAt), j.Kind, j.Key).Scan(&group); err != nil {
+			return fmt.Errorf("sqlite: reschedule %s %s: %w", j.Kind, j.Key, err)
+		}
+		if err := fixHeads(ctx, t.tx, group); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// execer is a transaction or the writer pool.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// fixHeads makes the oldest open job of group its only head, after a job
+// of the group was reopened or rescheduled (it may be older than the
+// current head).
+func fixHeads(ctx context.Context, ex execer, group string) error {
+	if group == "" {
+		return nil
+	}
+	const oldest = `(SELECT id FROM jobs INDEXED BY jobs_group_open WHERE group_key = ?1 AND state IN ('pending', 'running')
+		ORDER BY created_at_ns, id LIMIT 1)`
+	if _, err := ex.ExecContext(ctx, `UPDATE jobs SET head = (id = `+oldest+`)
+		WHERE group_key = ?1 AND state IN ('pending', 'running') AND head <> (id = `+oldest+`)`, group); err != nil {
+		return fmt.Errorf("sqlite: fifo group %s: %w", group, err)
+	}
+	return nil
+}
+
+// closeJobs settles jobs out of their open state with set (an UPDATE's
+// SET and WHERE, returning group_key) and moves their groups' heads on.
+func closeJobs(ctx context.Context, ex interface {
+	execer
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}, q string, args ...any) (int, error) {
+	rows, err := ex.QueryContext(ctx, q+` RETURNING group_key`, args...)
+	if err != nil {
+		return 0, err
+	}
+	var groups []string
+	n := 0
+	for rows.Next() {
+		var g string
+		if err := rows.Scan(&g); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		n++
+		if g != "" {
+			groups = append(groups, g)
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return 0, err
+	}
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	for _, g := range groups {
+		if err := promoteHead(ctx, ex, g); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
+}
+
+// promoteHead makes the oldest open job of group its head after a job of
+// the group closed. Closing cannot make any other job a non-head, so
+// this is one seek and at most one row, not fixHeads' pass.
+func promoteHead(ctx context.Context, ex execer, group string) error {
+	if _, err := ex.ExecContext(ctx, `UPDATE jobs SET head = 1 WHERE id = (SELECT id FROM jobs INDEXED BY jobs_group_open
+		WHERE group_key = ? AND state IN ('pending', 'running') ORDER BY created_at_ns, id LIMIT 1) AND head = 0`, group); err != nil {
+		return fmt.Errorf("sqlite: fifo group %s: %w", group, err)
 	}
 	return nil
 }
@@ -44,7 +131,7 @@ func (t *tx) EnqueueJobs(ctx context.Context, jobs []store.JobRecord) error {
 // CancelJobs implements store.Tx.
 func (t *tx) CancelJobs(ctx context.Context, kind string, keys []string) error {
 	for _, k := range keys {
-		if _, err := t.tx.ExecContext(ctx, `UPDATE jobs SET state = 'done', last_error = 'cancelled' WHERE kind = ? AND key = ? AND state = 'pending'`,
+		if _, err := closeJobs(ctx, t.tx, `UPDATE jobs SET state = 'done', last_error = 'cancelled' WHERE kind = ? AND key = ? AND state = 'pending'`,
 			kind, k); err != nil {
 			return fmt.Errorf("sqlite: cancel %s %s: %w", kind, k, err)
 		}
@@ -54,8 +141,8 @@ func (t *tx) CancelJobs(ctx context.Context, kind string, keys []string) error {
 
 // ClaimJobs implements store.JobStore: one transaction on the writer
 // connection, so claims never overlap. Jobs whose lease expired come
-// first, then due pending ones walked in run_at order on the jobs_due
-// index, so the query stops at limit however long the backlog is.
+// first, then due ones free to run (in no group, or their group's head)
+// in run_at order.
 func (s *Store) ClaimJobs(ctx context.Context, kinds []string, now time.Time, lease time.Duration, node string, limit int) ([]store.JobRecord, error) {
 	if len(kinds) == 0 || limit <= 0 {
 		return nil, nil
@@ -74,11 +161,12 @@ func (s *Store) ClaimJobs(ctx context.Context, kinds []string, now time.Time, le
 			return err
 		}
 		if rest := limit - len(out); rest > 0 {
+			// Due jobs that are free to run (head): the ready index holds
+			// them alone, so the query stops at limit however long the
+			// backlog behind the groups' heads is.
 			due := append([]any{n}, kindArgs...)
-			if err := collectJobs(ctx, tx, &out, `SELECT `+jobCols+` FROM jobs WHERE state = 'pending' AND run_at_ns <= ? AND `+in+`
-				AND (group_key = '' OR NOT EXISTS (SELECT 1 FROM jobs e WHERE e.group_key = jobs.group_key
-					AND e.state IN ('pending', 'running') AND (e.created_at_ns < jobs.created_at_ns OR (e.created_at_ns = jobs.created_at_ns AND e.id < jobs.id))))
-				ORDER BY run_at_ns LIMIT ?`, append(due, rest)...); err != nil {
+			if err := collectJobs(ctx, tx, &out, `SELECT `+jobCols+` FROM jobs INDEXED BY jobs_ready
+				WHERE state = 'pending' AND head = 1 AND run_at_ns <= ? AND `+in+` ORDER BY run_at_ns LIMIT ?`, append(due, rest)...); err != nil {
 				return err
 			}
 		}
@@ -124,9 +212,27 @@ func (s *Store) settle(ctx context.Context, what, id, node, set string, args ...
 	return nil
 }
 
+// close settles a running job out of its open state (done, dead) and
+// moves its group's head on, in one transaction.
+func (s *Store) close(ctx context.Context, what, id, node, set string, args ...any) error {
+	n := 0
+	err := s.inTx(ctx, what+" job "+id, func(tx *sql.Tx) error {
+		var err error
+		n, err = closeJobs(ctx, tx, `UPDATE jobs SET `+set+` WHERE id = ? AND state = 'running' AND leased_by = ?`, append(args, id, node)...)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("sqlite: %s job %s: lease lost: %w", what, id, store.ErrConflict)
+	}
+	return nil
+}
+
 // CompleteJob implements store.JobStore.
 func (s *Store) CompleteJob(ctx context.Context, id, node string, now time.Time) error {
-	return s.settle(ctx, "complete", id, node, `state = 'done', lease_until_ns = 0, updated_at_ns = ?`, store.UnixNanos(now))
+	return s.close(ctx, "complete", id, node, `state = 'done', lease_until_ns = 0, updated_at_ns = ?`, store.UnixNanos(now))
 }
 
 // RetryJob implements store.JobStore.
@@ -137,7 +243,7 @@ func (s *Store) RetryJob(ctx context.Context, id, node string, runAt time.Time, 
 
 // KillJob implements store.JobStore.
 func (s *Store) KillJob(ctx context.Context, id, node, lastError string, now time.Time) error {
-	return s.settle(ctx, "kill", id, node, `state = 'dead', lease_until_ns = 0, last_error = ?, updated_at_ns = ?`, lastError, store.UnixNanos(now))
+	return s.close(ctx, "kill", id, node, `state = 'dead', lease_until_ns = 0, last_error = ?, updated_at_ns = ?`, lastError, store.UnixNanos(now))
 }
 
 // Job implements store.JobStore.
@@ -188,12 +294,24 @@ func (s *Store) Jobs(ctx context.Context, f store.JobFilter) ([]store.JobRecord,
 
 // ResetJob implements store.JobStore.
 func (s *Store) ResetJob(ctx context.Context, id string, runAt time.Time) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE jobs SET state = 'pending', attempts = 0, run_at_ns = ?, lease_until_ns = 0, leased_by = '',
-		updated_at_ns = ? WHERE id = ? AND state = 'dead'`, store.UnixNanos(runAt), store.UnixNanos(runAt), id)
+	found := false
+	err := s.inTx(ctx, "reset job "+id, func(tx *sql.Tx) error {
+		var group string
+		err := tx.QueryRowContext(ctx, `UPDATE jobs SET state = 'pending', attempts = 0, run_at_ns = ?, lease_until_ns = 0, leased_by = '',
+			updated_at_ns = ? WHERE id = ? AND state = 'dead' RETURNING group_key`, store.UnixNanos(runAt), store.UnixNanos(runAt), id).Scan(&group)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		found = true
+		return fixHeads(ctx, tx, group)
+	})
 	if err != nil {
-		return fmt.Errorf("sqlite: reset job %s: %w", id, err)
+		return err
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
+	if !found {
 		return store.ErrNotFound
 	}
 	return nil
@@ -206,7 +324,7 @@ func (s *Store) ReplayJobs(ctx context.Context, jobs []store.JobRecord) (int, er
 		return 0, fmt.Errorf("sqlite: replay jobs: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	queued := 0
+	queued, touched := 0, map[string]bool{}
 	for _, j := range jobs {
 		res, err := tx.ExecContext(ctx, `INSERT INTO jobs (`+jobCols+`) VALUES (?, ?, ?, ?, ?, 'pending', 0, 0, '', '', ?, ?, ?, ?)
 			ON CONFLICT (kind, key) DO UPDATE SET run_at_ns = excluded.run_at_ns, updated_at_ns = excluded.updated_at_ns,
@@ -221,11 +339,70 @@ func (s *Store) ReplayJobs(ctx context.Context, jobs []store.JobRecord) (int, er
 			return 0, fmt.Errorf("sqlite: replay %s %s: %w", j.Kind, j.Key, err)
 		}
 		queued += int(n)
+		if n > 0 && j.Group != "" {
+			touched[j.Group] = true
+		}
+	}
+	for g := range touched {
+		if err := fixHeads(ctx, tx, g); err != nil {
+			return 0, err
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("sqlite: replay jobs: %w", err)
 	}
 	return queued, nil
+}
+
+// WakeJobs implements store.JobStore.
+func (s *Store) WakeJobs(ctx context.Context, kind, keyPrefix string, now time.Time) (int, error) {
+	n := store.UnixNanos(now)
+	res, err := s.w.ExecContext(ctx, `UPDATE jobs SET run_at_ns = ?, updated_at_ns = ?
+		WHERE kind = ? AND state = 'pending' AND key >= ? AND key < ? AND run_at_ns > ?`, n, n, kind, keyPrefix, keyPrefix+"\xff", n)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: wake jobs: %w", err)
+	}
+	k, err := res.RowsAffected()
+	return int(k), err
+}
+
+// SettleJobs implements store.JobStore.
+func (s *Store) SettleJobs(ctx context.Context, outcomes []store.JobOutcome, now time.Time) (int, error) {
+	if len(outcomes) == 0 {
+		return 0, nil
+	}
+	settled := 0
+	err := s.inTx(ctx, "settle jobs", func(tx *sql.Tx) error {
+		settled = 0
+		for _, o := range outcomes {
+			var n int
+			var err error
+			const where = ` WHERE id = ? AND state = 'running' AND leased_by = ?`
+			switch {
+			case o.State == store.JobDone || o.State == store.JobDead:
+				n, err = closeJobs(ctx, tx, `UPDATE jobs SET state = ?, lease_until_ns = 0, last_error = ?, updated_at_ns = ?`+where,
+					o.State, o.LastError, store.UnixNanos(now), o.ID, o.Node)
+			case o.State == store.JobPending:
+				var res sql.Result
+				res, err = tx.ExecContext(ctx, `UPDATE jobs SET state = 'pending', run_at_ns = ?, lease_until_ns = 0, last_error = ?, updated_at_ns = ?,
+					attempts = CASE WHEN ? THEN max(attempts - 1, 0) ELSE attempts END`+where,
+					store.UnixNanos(o.RunAt), o.LastError, store.UnixNanos(now), o.Deferred, o.ID, o.Node)
+				if err == nil {
+					var k int64
+					k, err = res.RowsAffected()
+					n = int(k)
+				}
+			default:
+				return fmt.Errorf("job %s: cannot settle as %q", o.ID, o.State)
+			}
+			if err != nil {
+				return fmt.Errorf("job %s: %w", o.ID, err)
+			}
+			settled += n
+		}
+		return nil
+	})
+	return settled, err
 }
 
 // DeferJob implements store.JobStore.
@@ -238,14 +415,17 @@ func (s *Store) DeferJob(ctx context.Context, id, node string, runAt time.Time, 
 func (s *Store) JobStats(ctx context.Context, kind, keyPrefix string) (store.JobStats, error) {
 	var st store.JobStats
 	var oldest sql.NullInt64
+	// SQLite compares text bytewise: the keys with the prefix are a range.
+	lo, hi := keyPrefix, keyPrefix+"\xff"
+	// On jobs_kind_state: open and dead jobs only, never the delivered
+	// history.
 	err := s.r.QueryRowContext(ctx, `SELECT
-			count(*) FILTER (WHERE state IN ('pending', 'running')),
-			min(created_at_ns) FILTER (WHERE state IN ('pending', 'running')),
-			count(*) FILTER (WHERE state = 'dead'),
-			coalesce((SELECT last_error FROM jobs j2 WHERE j2.kind = ? AND substr(j2.key, 1, ?) = ? AND j2.last_error <> ''
-				AND j2.last_error <> 'cancelled' ORDER BY j2.updated_at_ns DESC LIMIT 1), '')
-		FROM jobs WHERE kind = ? AND substr(key, 1, ?) = ?`,
-		kind, len(keyPrefix), keyPrefix, kind, len(keyPrefix), keyPrefix).Scan(&st.Pending, &oldest, &st.Dead, &st.LastError)
+			(SELECT count(*) FROM jobs WHERE kind = ?1 AND state IN ('pending', 'running') AND key >= ?2 AND key < ?3),
+			(SELECT min(created_at_ns) FROM jobs WHERE kind = ?1 AND state IN ('pending', 'running') AND key >= ?2 AND key < ?3),
+			(SELECT count(*) FROM jobs WHERE kind = ?1 AND state = 'dead' AND key >= ?2 AND key < ?3),
+			coalesce((SELECT last_error FROM jobs WHERE kind = ?1 AND state IN ('pending', 'running', 'dead') AND key >= ?2 AND key < ?3
+				AND last_error <> '' ORDER BY updated_at_ns DESC LIMIT 1), '')`,
+		kind, lo, hi).Scan(&st.Pending, &oldest, &st.Dead, &st.LastError)
 	if err != nil {
 		return st, fmt.Errorf("sqlite: job stats: %w", err)
 	}
@@ -257,7 +437,7 @@ func (s *Store) JobStats(ctx context.Context, kind, keyPrefix string) (store.Job
 
 // FinishJob implements store.Tx.
 func (t *tx) FinishJob(ctx context.Context, id, node, state, lastError string, now time.Time) error {
-	if _, err := t.tx.ExecContext(ctx, `UPDATE jobs SET state = ?, lease_until_ns = 0, last_error = ?, updated_at_ns = ?
+	if _, err := closeJobs(ctx, t.tx, `UPDATE jobs SET state = ?, lease_until_ns = 0, last_error = ?, updated_at_ns = ?
 		WHERE id = ? AND state = 'running' AND leased_by = ?`, state, lastError, store.UnixNanos(now), id, node); err != nil {
 		return fmt.Errorf("sqlite: finish job %s: %w", id, err)
 	}

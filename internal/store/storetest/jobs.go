@@ -170,6 +170,36 @@ func testJobsFIFO(t *testing.T, open Opener) {
 	if got := fmt.Sprint(claimIDs(t, st, time.Hour+2*time.Second, "b", "deliver")); got != "[deliver/2@1]" {
 		t.Fatalf("after job 1 died, job 2 (job 3 waits for it): %s", got)
 	}
+	// Job 1 retried by a person while job 2 runs: it is the oldest open
+	// job again, so it runs, and job 3 waits for both.
+	if err := st.ResetJob(ctx, "deliver/1", t0.Add(time.Hour+3*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(claimIDs(t, st, time.Hour+4*time.Second, "c", "deliver")); got != "[deliver/1@1]" {
+		t.Fatalf("the reset job 1 runs (job 3 waits): %s", got)
+	}
+	for _, id := range []string{"deliver/2", "deliver/1"} {
+		if got := claimIDs(t, st, time.Hour+5*time.Second, "c", "deliver"); len(got) != 0 {
+			t.Fatalf("job 3 claimed while an earlier job is open: %v", got)
+		}
+		node := map[string]string{"deliver/2": "b", "deliver/1": "c"}[id]
+		if err := st.CompleteJob(ctx, id, node, t0.Add(time.Hour+5*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := fmt.Sprint(claimIDs(t, st, time.Hour+6*time.Second, "d", "deliver")); got != "[deliver/3@1]" {
+		t.Fatalf("job 3 once 1 and 2 are done: %s", got)
+	}
+	// A job enqueued behind an open one waits; a cancelled head lets the
+	// next one run.
+	h1, h2 := g("4", 10*time.Second, 0), g("5", 11*time.Second, 0)
+	h1.Group, h2.Group = "erp|SHP-3", "erp|SHP-3"
+	h1.Kind, h2.Kind, h1.ID, h2.ID = "timer", "timer", "timer/4", "timer/5"
+	enqueue(t, st, h1, h2)
+	write(t, st, func(ctx context.Context, tx store.Tx) error { return tx.CancelJobs(ctx, "timer", []string{"4"}) })
+	if got := fmt.Sprint(claimIDs(t, st, time.Hour+7*time.Second, "d", "timer")); got != "[timer/5@1]" {
+		t.Fatalf("after the head was cancelled: %s", got)
+	}
 }
 
 func testJobsListAndReset(t *testing.T, open Opener) {
@@ -354,5 +384,61 @@ func testEventFilter(t *testing.T, open Opener) {
 	got, err := st.Events(ctx, store.EventFilter{Types: []string{"invoice.ready"}, ShipmentID: "SHP-2"})
 	if err != nil || len(got) != 1 || string(got[0].Data) != string(b.Data) || got[0].Seq != b.Seq {
 		t.Fatalf("the event as stored: %+v %v", got, err)
+	}
+}
+
+func testWakeJobs(t *testing.T, open Opener) {
+	st, _ := open(t)
+	ctx := context.Background()
+	enqueue(t, st, job("deliver", "erp|a", time.Hour), job("deliver", "erp|b", 0), job("deliver", "portal|c", time.Hour), job("timer", "erp|d", time.Hour))
+	n, err := st.WakeJobs(ctx, "deliver", "erp|", t0.Add(time.Minute))
+	if err != nil || n != 1 {
+		t.Fatalf("woke %d (%v), want 1: erp|a (erp|b is due already)", n, err)
+	}
+	for id, want := range map[string]time.Duration{"deliver/erp|a": time.Minute, "deliver/erp|b": 0, "deliver/portal|c": time.Hour, "timer/erp|d": time.Hour} {
+		if j, err := st.JobByID(ctx, id); err != nil || !j.RunAt.Equal(t0.Add(want)) {
+			t.Errorf("%s: run at %v (%v), want +%s", id, j.RunAt, err, want)
+		}
+	}
+}
+
+func testSettleJobs(t *testing.T, open Opener) {
+	st, _ := open(t)
+	ctx := context.Background()
+	a, b := job("deliver", "a", 0), job("deliver", "b", 0)
+	a.Group, b.Group = "erp|SHP-1", "erp|SHP-1"
+	b.CreatedAt = t0.Add(time.Second)
+	enqueue(t, st, a, b, job("deliver", "c", 0), job("deliver", "d", 0), job("deliver", "e", 0))
+	claimIDs(t, st, 0, "n", "deliver") // a, c, d, e (b waits for a)
+	n, err := st.SettleJobs(ctx, []store.JobOutcome{
+		{ID: "deliver/a", Node: "n", State: store.JobDone},
+		{ID: "deliver/c", Node: "n", State: store.JobDead, LastError: "400 bad request"},
+		{ID: "deliver/d", Node: "n", State: store.JobPending, RunAt: t0.Add(time.Hour), LastError: "503"},
+		{ID: "deliver/e", Node: "n", State: store.JobPending, RunAt: t0.Add(time.Minute), LastError: "circuit open", Deferred: true},
+		{ID: "deliver/b", Node: "n", State: store.JobDone}, // not claimed: left alone
+		{ID: "deliver/e", Node: "other", State: store.JobDone},
+	}, t0.Add(time.Second))
+	if err != nil || n != 4 {
+		t.Fatalf("settled %d (%v), want 4", n, err)
+	}
+	for _, c := range []struct {
+		id, state string
+		attempts  int
+		runAt     time.Duration
+		lastError string
+	}{
+		{"deliver/a", store.JobDone, 1, 0, ""},
+		{"deliver/b", store.JobPending, 0, 0, ""},
+		{"deliver/c", store.JobDead, 1, 0, "400 bad request"},
+		{"deliver/d", store.JobPending, 1, time.Hour, "503"},
+		{"deliver/e", store.JobPending, 0, time.Minute, "circuit open"},
+	} {
+		j, err := st.JobByID(ctx, c.id)
+		if err != nil || j.State != c.state || j.Attempts != c.attempts || !j.RunAt.Equal(t0.Add(c.runAt)) || j.LastError != c.lastError {
+			t.Errorf("%s: %+v %v", c.id, j, err)
+		}
+	}
+	if got := fmt.Sprint(claimIDs(t, st, 0, "n", "deliver")); got != "[deliver/b@1]" {
+		t.Fatalf("a settled in a batch lets b, its group's next, run: %s", got)
 	}
 }

@@ -36,6 +36,8 @@ func Run(t *testing.T, open Opener) {
 		{"JobsFIFO", testJobsFIFO},
 		{"JobsListAndReset", testJobsListAndReset},
 		{"ReplayJobs", testReplayJobs},
+		{"SettleJobs", testSettleJobs},
+		{"WakeJobs", testWakeJobs},
 		{"EventFilter", testEventFilter},
 		{"JobStatsAndDefer", testJobStatsAndDefer},
 		{"FinishJobInTx", testFinishJobInTx},
