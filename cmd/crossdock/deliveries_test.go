@@ -422,3 +422,33 @@ func TestEDIConnectorWritesX12Files(t *testing.T) {
 		t.Fatalf("erp_ref is the ISA13 control number: %v", r)
 	}
 }
+
+// crossdock check runs each connector kind's own option checks, as serve
+// would, without connecting anywhere.
+func TestCheckNamesABadConnectorOption(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "crossdock.yaml")
+	cfg := `connectors:
+  - name: erp
+    kind: odoo
+    url: http://127.0.0.1:1
+    events: [invoice.ready]
+    password_env: HOME
+    options: {api: json2, databse: prod}
+`
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr strings.Builder
+	if code := run([]string{"check", "-c", path}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "databse") {
+		t.Fatalf("check exited %d: %s%s", code, stdout.String(), stderr.String())
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(cfg, "databse", "database", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stdout.Reset()
+	stderr.Reset()
+	if code := run([]string{"check", "-c", path}, &stdout, &stderr); code != 0 {
+		t.Fatalf("a good config: exit %d: %s%s", code, stdout.String(), stderr.String())
+	}
+}

@@ -134,7 +134,12 @@ func check(args []string, stdout io.Writer) error {
 		}
 		return os.Getenv(k)
 	}
-	if _, err := config.Load(*path, fileOnly); err != nil {
+	cfg, err := config.Load(*path, fileOnly)
+	if err != nil {
+		return err
+	}
+	// Each connector kind checks its own options (nothing connects).
+	if err := app.CheckConnectors(cfg.Connectors); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: ok\n", *path)

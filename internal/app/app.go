@@ -42,7 +42,7 @@ type App struct {
 	store     store.Store
 	pipeline  *pipeline.Pipeline
 	targets   map[string]*target // the configured connectors
-	scheduler *outbox.Scheduler // runs workflow timers (and, later, deliveries)
+	scheduler *outbox.Scheduler  // runs workflow timers (and, later, deliveries)
 	server    *http.Server
 	listener  net.Listener
 	inputs    []input
@@ -79,7 +79,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	if a.store.Dialect() == "postgres" {
 		retryable, stateCache = postgres.IsRetryable, 0
 	}
-	targets, subscribers, err := openConnectors(cfg.Connectors)
+	targets, subscribers, err := openConnectors(cfg.Connectors, log)
 	a.targets = targets
 	if err != nil {
 		a.closeStorage(context.Background())
@@ -109,13 +109,14 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		Workflow:       workflow.Options{DefaultRadiusM: t.DefaultRadiusM, PODToleranceM: cfg.Billing.PODToleranceM},
 		Billing:        rating,
 		RatingWait:     cfg.Billing.RatingWait.D(),
+		InvoicePrefix:  cfg.Billing.InvoicePrefix,
 		PODOverdue:     cfg.Billing.PODOverdue.D(),
 		OnJobs:         func() { a.scheduler.Wake() },
 		Subscribers:    subscribers,
 		Logger:         log,
 		Metrics:        a.metrics,
 	})
-	a.scheduler = outbox.New(a.store, outbox.Options{Logger: log.With("component", "outbox")})
+	a.scheduler = outbox.New(a.store, outbox.Options{Logger: log.With("component", "outbox"), Workers: 32})
 	for _, kind := range workflow.TimerKinds {
 		a.scheduler.Handle(kind, func(ctx context.Context, j store.JobRecord) error {
 			if err := a.pipeline.FireTimer(ctx, pipeline.Fire{Kind: j.Kind, Key: j.Key, Job: j.ID, Node: j.LeasedBy}); err != nil {
@@ -135,6 +136,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		Partners: cfg.Partners, Ownership: cfg.Ownership, Mappings: mappings, Billing: rating, RoadFactor: t.RoadFactor,
 		Wake:         a.scheduler.Wake,
 		Connectors:   connectorStatuses(targets),
+		Resumed:      resumed(a.store, targets),
 		Credit:       creditSource(cfg.Connectors, targets, a.store),
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, MaxBatchEvents: cfg.HTTP.MaxBatchEvents, Limits: limits,
 		Ready: a.store.Ping,

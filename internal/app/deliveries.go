@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -44,6 +45,9 @@ const (
 	breakerTrips = 5
 	breakerOpen  = 10 * time.Second
 	pauseRecheck = 2 * time.Second
+	// pauseDefer puts a paused connector's deliveries off; resuming
+	// wakes them at once (on other nodes within pauseRecheck).
+	pauseDefer = 10 * time.Second
 )
 
 // isPaused reads the connector's pause switch (PUT by the API into the
@@ -103,11 +107,11 @@ func (t *target) acquire(ctx context.Context) (release func(), err error) {
 
 // openConnectors builds the configured connectors and the event types
 // each receives.
-func openConnectors(cfgs []config.Connector) (map[string]*target, map[string][]string, error) {
+func openConnectors(cfgs []config.Connector, log *slog.Logger) (map[string]*target, map[string][]string, error) {
 	targets := map[string]*target{}
 	subs := map[string][]string{}
 	for _, c := range cfgs {
-		conn, err := newConnector(c)
+		conn, err := newConnector(c, log)
 		if err != nil {
 			for _, t := range targets {
 				if cl, ok := t.conn.(io.Closer); ok {
@@ -186,7 +190,7 @@ func attempt(st store.Store, p *pipeline.Pipeline, targets map[string]*target, m
 			return err
 		}
 		if t.isPaused(ctx, st) {
-			return outbox.Defer(pauseRecheck, errors.New("connector paused"))
+			return outbox.Defer(pauseDefer, errors.New("connector paused"))
 		}
 		release, err := t.acquire(ctx)
 		if err != nil {
@@ -204,7 +208,7 @@ func attempt(st store.Store, p *pipeline.Pipeline, targets map[string]*target, m
 			return outbox.Defer(breakerOpen, fmt.Errorf("circuit open after %d failed deliveries: %w", breakerTrips, err))
 		}
 		if err == nil {
-			if err := p.RecordDelivery(ctx, pipeline.Outcome{Connector: dp.Connector, Event: ev, Delivered: true, Ref: receipt.Ref, Attempts: j.Attempts,
+			if err := p.RecordDelivery(ctx, pipeline.Outcome{Connector: dp.Connector, Event: ev, Delivered: true, Ref: receipt.Ref, Attempts: j.Attempts, Posts: postsInvoices[t.cfg.Kind],
 				Job: j.ID, Node: j.LeasedBy}); err != nil {
 				return err
 			}
@@ -214,7 +218,7 @@ func attempt(st store.Store, p *pipeline.Pipeline, targets map[string]*target, m
 			err = outbox.Permanent(fmt.Errorf("gave up after %d attempts: %w", j.Attempts, err))
 		}
 		if outbox.IsPermanent(err) {
-			if rerr := p.RecordDelivery(ctx, pipeline.Outcome{Connector: dp.Connector, Event: ev, Error: err.Error(), Attempts: j.Attempts,
+			if rerr := p.RecordDelivery(ctx, pipeline.Outcome{Connector: dp.Connector, Event: ev, Error: err.Error(), Attempts: j.Attempts, Posts: postsInvoices[t.cfg.Kind],
 				Job: j.ID, Node: j.LeasedBy}); rerr != nil {
 				return rerr // not recorded: run again (the destination refuses again)
 			}
@@ -261,6 +265,22 @@ func (t *target) gauges(st store.Store) obs.ConnectorGauges {
 			}
 			return float64(js.Pending), float64(js.Dead), oldestAge, true
 		},
+	}
+}
+
+// resumed forgets a resumed connector's cached pause switch and wakes
+// the deliveries it put off.
+func resumed(st store.Store, targets map[string]*target) func(ctx context.Context, name string) error {
+	return func(ctx context.Context, name string) error {
+		t := targets[name]
+		if t == nil {
+			return nil
+		}
+		t.mu.Lock()
+		t.checkedAt = time.Time{}
+		t.mu.Unlock()
+		_, err := st.WakeJobs(ctx, pipeline.JobDeliver, name+"|", time.Now())
+		return err
 	}
 }
 

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -24,7 +25,13 @@ type Billing struct {
 	// PODOverdue is how long after a delivery stop's arrival a missing POD
 	// opens a pod_overdue case (operational, not blocking); default 4h.
 	PODOverdue Duration `yaml:"pod_overdue"`
+	// InvoicePrefix starts every invoice id (<prefix>-<year>-<number>);
+	// default INV. Hubs posting to one ERP need distinct prefixes: the
+	// ERP's connectors find an invoice by its id before creating it.
+	InvoicePrefix string `yaml:"invoice_prefix"`
 }
+
+var invoicePrefixRE = regexp.MustCompile(`^[A-Z][A-Z0-9]{0,11}$`)
 
 // RateCard prices one customer's shipments, or every customer's without a
 // card of its own (customer_id "*"). See docs/billing.md.
@@ -68,6 +75,9 @@ func (c Config) validateBilling(bad func(key, format string, args ...any)) {
 				bad("billing", "%v", e)
 			}
 		}
+	}
+	if !invoicePrefixRE.MatchString(b.InvoicePrefix) {
+		bad("billing.invoice_prefix", "must be 1 to 12 of A-Z 0-9 starting with a letter, got %q", b.InvoicePrefix)
 	}
 	if b.RatingWait.D() < time.Minute || b.RatingWait.D() > 30*24*time.Hour {
 		bad("billing.rating_wait", "must be between 1m and 720h, got %s", short(b.RatingWait.D()))

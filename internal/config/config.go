@@ -254,8 +254,9 @@ func Default() Config {
 			Teltonika: Teltonika{IdleTimeout: Duration(10 * time.Minute), MaxConnections: 20000},
 			MQTT:      MQTT{ClientID: "crossdock", Topic: "crossdock/telemetry/+"},
 		},
-		Billing: Billing{Currency: "EUR", TaxRate: "0", RatingWait: Duration(2 * time.Hour), PODToleranceM: 100, PODOverdue: Duration(4 * time.Hour)},
-		Log:     Log{Level: "info", Format: "json"},
+		Billing: Billing{Currency: "EUR", TaxRate: "0", RatingWait: Duration(2 * time.Hour), PODToleranceM: 100, PODOverdue: Duration(4 * time.Hour),
+			InvoicePrefix: "INV"},
+		Log: Log{Level: "info", Format: "json"},
 	}
 }
 

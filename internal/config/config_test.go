@@ -226,7 +226,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		"telemetry.retention", "telemetry.default_radius_m", "telemetry.hysteresis_m", "telemetry.max_speed_kph",
 		"telemetry.fallback_speed_kph", "telemetry.road_factor", "telemetry.delay_margin", "telemetry.temperature_grace",
 		"telemetry.route_deviation_m", "telemetry.route_deviation_for", "inputs.teltonika.idle_timeout",
-		"inputs.teltonika.max_connections", "billing.rating_wait", "billing.pod_overdue", "log.level", "log.format",
+		"inputs.teltonika.max_connections", "billing.invoice_prefix", "billing.rating_wait", "billing.pod_overdue", "log.level", "log.format",
 	}
 	if !slices.Equal(keys, want) {
 		t.Fatalf("the zero Config:\n got %q\nwant %q", keys, want)

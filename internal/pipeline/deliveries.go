@@ -75,6 +75,9 @@ type Outcome struct {
 	Ref       string            // the destination's reference, when it gave one
 	Error     string            // why it is dead
 	Attempts  int
+	// Posts: the connector posts invoices (an ERP), so an invoice.ready
+	// outcome sets the invoice's status; a webhook or broker does not.
+	Posts bool
 	// Job and Node identify the delivery job: it is settled (done or
 	// dead) in the same transaction as the outcome.
 	Job, Node string
@@ -104,7 +107,7 @@ func (p *Pipeline) outcome(ctx context.Context, tx store.Tx, pd *pending, bs *ba
 			return fmt.Errorf("pipeline: %w", err)
 		}
 	}
-	if o.Event.Type == TypeInvoiceReady {
+	if o.Posts && o.Event.Type == TypeInvoiceReady {
 		var inv struct{ ID string }
 		if err := json.Unmarshal(o.Event.Data, &inv); err == nil && inv.ID != "" {
 			if err := tx.SetInvoiceStatus(ctx, inv.ID, status, o.Ref, bs.now); err != nil {

@@ -120,6 +120,8 @@ type Options struct {
 	// RatingWait is how long after the last POD a shipment without a
 	// reported departure from its last stop is rated; default 2h.
 	RatingWait time.Duration
+	// InvoicePrefix starts invoice ids; default INV.
+	InvoicePrefix string
 	// PODOverdue is how long after a delivery stop's arrival a missing POD
 	// opens a pod_overdue case; default 4h.
 	PODOverdue time.Duration

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -112,7 +113,7 @@ func (p *Pipeline) invoice(ctx context.Context, tx store.Tx, bs *batchState) err
 		}
 		st, q := r.st, r.quote
 		inv := Invoice{
-			ID: fmt.Sprintf("INV-%d-%06d", year, n), ShipmentID: st.ID, CustomerID: st.Order.Data.CustomerID, Currency: q.Currency,
+			ID: fmt.Sprintf("%s-%d-%06d", cmp.Or(p.opt.InvoicePrefix, "INV"), year, n), ShipmentID: st.ID, CustomerID: st.Order.Data.CustomerID, Currency: q.Currency,
 			Lines: q.Lines, Subtotal: q.Subtotal, Tax: q.Tax, Total: q.Total, Status: InvoiceReady, RateCard: q.Card,
 			CreatedAt: bs.now, Rule: r.rule,
 		}
