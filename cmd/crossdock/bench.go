@@ -38,6 +38,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	devices := fs.Int("devices", 1000, "with -teltonika: trackers, one connection each; with -mqtt: devices publishing")
 	interval := fs.Duration("interval", 10*time.Second, "with -teltonika: time between a tracker's packets")
 	records := fs.Int("records", 1, "with -teltonika: positions per packet")
+	drain := fs.String("drain", "", "pause this connector, ingest -events, resume it and measure how the backlog drains into -sink")
+	sinkAddr := fs.String("sink", "127.0.0.1:19900", "with -drain: where the fast HTTP sink listens (the connector's url must point here)")
 	markdown := fs.Bool("markdown", false, "also print a docs/benchmarks.md table row")
 	quiet := fs.Bool("q", false, "no progress bar")
 	if err := fs.Parse(args); err != nil {
@@ -72,6 +74,18 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		rep, err := bench.RunMQTT(ctx, bench.MQTTOptions{
 			URL: strings.TrimRight(o.URL, "/"), Key: o.Key, Broker: *broker, Prefix: *prefix, Devices: *devices, Positions: o.Events,
 		})
+		if werr := rep.WriteText(stdout); werr != nil {
+			return werr
+		}
+		return err
+	}
+	if *drain != "" {
+		sink, err := bench.StartSink(*sinkAddr)
+		if err != nil {
+			return err
+		}
+		defer sink.Close()
+		rep, err := bench.RunDrain(ctx, bench.DrainOptions{Ingest: o, Connector: *drain, Sink: sink})
 		if werr := rep.WriteText(stdout); werr != nil {
 			return werr
 		}
