@@ -15,7 +15,7 @@ run:
 	$(GO) run ./cmd/crossdock serve
 
 # The whole suite: lint, then every test with the race detector. Integration
-# tests run when their service variable is set (CROSSDOCK_TEST_POSTGRES_URL, _MQTT_URL, _NATS_URL, _AMQP_URL).
+# tests run when their service variable is set (CROSSDOCK_TEST_POSTGRES_URL, _MQTT_URL, _NATS_URL, _AMQP_URL, _TRYTON_URL).
 test: lint unit
 
 unit:
