@@ -452,3 +452,58 @@ func TestCheckNamesABadConnectorOption(t *testing.T) {
 		t.Fatalf("a good config: exit %d: %s%s", code, stdout.String(), stderr.String())
 	}
 }
+
+// TestConnectorJQFiltersAndReshapes: a connector's jq program picks the
+// events its destination wants and shapes the body it receives; the
+// others are recorded as not sent, and the keys travel as always.
+func TestConnectorJQFiltersAndReshapes(t *testing.T) {
+	t.Parallel()
+	type got struct{ body, contentType, key string }
+	var mu sync.Mutex
+	var posts []got
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		posts = append(posts, got{string(b), r.Header.Get("Content-Type"), r.Header.Get("Idempotency-Key")})
+		mu.Unlock()
+		w.WriteHeader(http.StatusCreated)
+	}))
+	t.Cleanup(srv.Close)
+	cfg := strings.Replace(connectorConfig(srv.URL), "    events:",
+		"    jq: 'select(.type == \"invoice.ready\") | {invoice: .data.id, amount: .data.total, shipment: .subject}'\n    events:", 1)
+	h := hubtest.Start(t, hubtest.Options{Config: cfg})
+	deliverShipments(t, h, 2)
+	waitFor(t, 30*time.Second, "every delivery settled", func() bool {
+		var l struct{ Items []struct{ State string } }
+		h.GetJSON("/api/v1/deliveries?state=delivered&limit=100", &l)
+		return len(l.Items) == 4
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(posts) != 2 {
+		t.Fatalf("the ERP got %d posts, want the 2 invoices: %+v", len(posts), posts)
+	}
+	for _, p := range posts {
+		var b map[string]any
+		if err := json.Unmarshal([]byte(p.body), &b); err != nil || len(b) != 3 || !strings.HasPrefix(fmt.Sprint(b["invoice"]), "INV-") ||
+			p.contentType != "application/json" || p.key == "" {
+			t.Errorf("reshaped post %+v (%v)", p, err)
+		}
+	}
+	var tl struct {
+		Items []struct {
+			Kind, Type string
+			Detail     map[string]any
+		}
+	}
+	h.GetJSON("/api/v1/shipments/SHP-D0/timeline", &tl)
+	filtered := 0
+	for _, it := range tl.Items {
+		if it.Kind == "delivery" && fmt.Sprint(it.Detail["ref"]) == "not sent: filtered by jq" {
+			filtered++
+		}
+	}
+	if filtered != 1 {
+		t.Fatalf("the order.released delivery is on the timeline as not sent: %d entries %+v", filtered, tl.Items)
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/crossdockhq/crossdock/internal/backoff"
 	"github.com/crossdockhq/crossdock/internal/config"
 	"github.com/crossdockhq/crossdock/internal/connector"
+	"github.com/crossdockhq/crossdock/internal/mapping"
 	"github.com/crossdockhq/crossdock/internal/obs"
 	"github.com/crossdockhq/crossdock/internal/outbox"
 	"github.com/crossdockhq/crossdock/internal/pipeline"
@@ -30,8 +31,9 @@ type target struct {
 	conn    connector.Connector
 	cfg     config.Connector
 	breaker *gobreaker.CircuitBreaker[connector.Receipt]
-	slots   chan struct{} // one per delivery in flight: cfg.Concurrency
-	limit   *rate.Limiter // nil without a rate limit
+	slots   chan struct{}    // one per delivery in flight: cfg.Concurrency
+	jq      *mapping.Mapping // cfg.JQ compiled; nil without
+	limit   *rate.Limiter    // nil without a rate limit
 
 	mu        sync.Mutex
 	paused    bool
@@ -105,6 +107,27 @@ func (t *target) acquire(ctx context.Context) (release func(), err error) {
 	}
 }
 
+// reshape runs t's jq program on ev: the body to send (nil: the
+// CloudEvent as it is), and whether to send at all.
+func (t *target) reshape(ctx context.Context, ev store.EventRecord) (body []byte, send bool, err error) {
+	if t.jq == nil {
+		return nil, true, nil
+	}
+	ce, err := connector.Body(ev)
+	if err != nil {
+		return nil, false, err
+	}
+	out, err := t.jq.RunJSON(ctx, ce)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(out) == 0 {
+		return nil, false, nil
+	}
+	body, err = json.Marshal(out[0])
+	return body, true, err
+}
+
 // openConnectors builds the configured connectors and the event types
 // each receives.
 func openConnectors(cfgs []config.Connector, log *slog.Logger) (map[string]*target, map[string][]string, error) {
@@ -120,11 +143,25 @@ func openConnectors(cfgs []config.Connector, log *slog.Logger) (map[string]*targ
 			}
 			return nil, nil, fmt.Errorf("app: connector %s: %w", c.Name, err)
 		}
+		var jq *mapping.Mapping
+		if c.JQ != "" {
+			if jq, err = mapping.Compile(mapping.Spec{Partner: "connector " + c.Name, Name: "jq", Source: c.JQ, MaxEvents: 1}); err != nil {
+				if cl, ok := conn.(io.Closer); ok {
+					_ = cl.Close()
+				}
+				for _, t := range targets {
+					if cl, ok := t.conn.(io.Closer); ok {
+						_ = cl.Close()
+					}
+				}
+				return nil, nil, fmt.Errorf("app: connector %s: jq: %w", c.Name, err)
+			}
+		}
 		var limit *rate.Limiter
 		if c.RateLimit > 0 {
 			limit = rate.NewLimiter(rate.Limit(c.RateLimit), max(1, int(c.RateLimit)))
 		}
-		targets[c.Name] = &target{conn: conn, cfg: c, slots: make(chan struct{}, c.Concurrency), limit: limit,
+		targets[c.Name] = &target{conn: conn, cfg: c, slots: make(chan struct{}, c.Concurrency), limit: limit, jq: jq,
 			breaker: gobreaker.NewCircuitBreaker[connector.Receipt](gobreaker.Settings{
 				Name: c.Name, Timeout: breakerOpen,
 				ReadyToTrip: func(n gobreaker.Counts) bool { return n.ConsecutiveFailures >= breakerTrips },
@@ -192,6 +229,17 @@ func attempt(st store.Store, p *pipeline.Pipeline, targets map[string]*target, m
 		if t.isPaused(ctx, st) {
 			return outbox.Defer(pauseDefer, errors.New("connector paused"))
 		}
+		body, send, err := t.reshape(ctx, ev)
+		if err != nil {
+			return outbox.Permanent(err) // the program fails on this event: fix it, then retry
+		}
+		if !send {
+			if err := p.RecordDelivery(ctx, pipeline.Outcome{Connector: dp.Connector, Event: ev, Delivered: true, Ref: "not sent: filtered by jq",
+				Attempts: j.Attempts, Job: j.ID, Node: j.LeasedBy}); err != nil {
+				return err
+			}
+			return outbox.ErrSettled
+		}
 		release, err := t.acquire(ctx)
 		if err != nil {
 			return err
@@ -200,6 +248,7 @@ func attempt(st store.Store, p *pipeline.Pipeline, targets map[string]*target, m
 		receipt, err := t.breaker.Execute(func() (connector.Receipt, error) {
 			return t.conn.Deliver(ctx, connector.Delivery{
 				ID: uuid.NewSHA1(deliveryNS, []byte(j.Key)).String(), Event: ev, CorrelationID: ev.CorrelationID, Attempt: j.Attempts,
+				Body: body,
 			})
 		})
 		release()

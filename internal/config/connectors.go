@@ -30,6 +30,11 @@ type Connector struct {
 	// Options are the kind's own settings (docs/connectors.md lists them);
 	// the kind rejects a key it does not know.
 	Options map[string]string `yaml:"options"`
+	// JQ, when set, is a jq program run on each event as its CloudEvent
+	// JSON (rest, webhook, nats, rabbitmq, mqtt): its object is the body
+	// sent instead; no output (select(…) false, empty) means the event is
+	// not for this destination and nothing is sent.
+	JQ string `yaml:"jq"`
 	// Concurrency bounds the deliveries in flight to this destination at
 	// once; default 8.
 	Concurrency int `yaml:"concurrency"`
@@ -90,6 +95,9 @@ var (
 		"mqtt":     {schemes: []string{"tcp", "ssl", "tls", "mqtt", "mqtts", "ws", "wss"}},
 	}
 )
+
+// jqKinds send the event as JSON, which a connector's jq may reshape.
+var jqKinds = map[string]bool{"rest": true, "webhook": true, "nats": true, "rabbitmq": true, "mqtt": true}
 
 // ConnectorKinds lists the connector kinds, sorted.
 func ConnectorKinds() []string {
@@ -170,6 +178,9 @@ func (c Config) validateConnectors(bad func(key, format string, args ...any)) {
 					bad(fmt.Sprintf("%s.events[%d]", p, j), "a %s connector delivers %s, not %s", k.Kind, strings.Join(kind.events, ", "), e)
 				}
 			}
+		}
+		if k.JQ != "" && known && !jqKinds[k.Kind] {
+			bad(p+".jq", "a %s connector maps events itself; jq reshapes the JSON of rest, webhook, nats, rabbitmq and mqtt", k.Kind)
 		}
 		if k.Concurrency < 1 || k.Concurrency > 256 {
 			bad(p+".concurrency", "must be between 1 and 256, got %d", k.Concurrency)

@@ -18,6 +18,19 @@ type Delivery struct {
 	Event         store.EventRecord
 	CorrelationID string
 	Attempt       int // 1 for the first try
+	// Body, when set, is the JSON to send in place of the CloudEvent: the
+	// connector's jq program reshaped the event. Kinds that map events
+	// themselves (the ERPs, edi) never get one.
+	Body []byte
+}
+
+// BodyOf is what a JSON-bodied connector sends for d: d.Body when the
+// connector's jq program reshaped the event, else the CloudEvent.
+func BodyOf(d Delivery) ([]byte, error) {
+	if d.Body != nil {
+		return d.Body, nil
+	}
+	return Body(d.Event)
 }
 
 // Connector delivers events to one destination.

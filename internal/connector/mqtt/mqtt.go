@@ -119,7 +119,7 @@ func (c *Connector) Deliver(ctx context.Context, d connector.Delivery) (connecto
 // Body is what the connector publishes for d: the event as a CloudEvent
 // (connector.Body) with the extension attribute ExtensionKey = d.ID.
 func Body(d connector.Delivery) ([]byte, error) {
-	ce, err := connector.Body(d.Event)
+	ce, err := connector.BodyOf(d)
 	if err != nil {
 		return nil, err
 	}

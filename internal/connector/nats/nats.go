@@ -78,7 +78,7 @@ func (c *Connector) Close() error {
 // acknowledgement. The receipt's Ref is "<stream>:<sequence>", the same
 // for a repeat inside the stream's duplicate window.
 func (c *Connector) Deliver(ctx context.Context, d connector.Delivery) (connector.Receipt, error) {
-	body, err := connector.Body(d.Event)
+	body, err := connector.BodyOf(d)
 	if err != nil {
 		return connector.Receipt{}, outbox.Permanent(fmt.Errorf("encode event: %w", err))
 	}

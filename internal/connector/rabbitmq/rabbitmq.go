@@ -87,7 +87,7 @@ func (c *Connector) Close() error {
 // confirm. An unroutable message (returned) is permanent; a nack, a lost
 // connection or no confirm within the timeout is retried.
 func (c *Connector) Deliver(ctx context.Context, d connector.Delivery) (connector.Receipt, error) {
-	body, err := connector.Body(d.Event)
+	body, err := connector.BodyOf(d)
 	if err != nil {
 		return connector.Receipt{}, outbox.Permanent(fmt.Errorf("encode event: %w", err))
 	}

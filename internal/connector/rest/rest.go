@@ -23,8 +23,11 @@ type Config struct {
 	URL     string            // where to POST; http:// or https://
 	Headers map[string]string // sent on every request
 	Bearer  string            // Authorization: Bearer …; "" for none
-	Timeout time.Duration     // per request; default 10s
-	Client  *http.Client      // default: one with Timeout
+	// BasicUser and BasicPassword send HTTP Basic auth when BasicUser is
+	// set (and no Bearer is).
+	BasicUser, BasicPassword string
+	Timeout                  time.Duration // per request; default 10s
+	Client                   *http.Client  // default: one with Timeout
 	// SigningSecret, when set, signs every body (the webhook kind): the
 	// header signature.Header carries t=<unix>,v1=<HMAC-SHA256 of
 	// "<t>.<body>">, which receivers verify as docs/connectors.md shows.
@@ -73,7 +76,7 @@ const maxKept = 2 << 10
 // and 5xx are retried (honouring Retry-After); other 4xx are permanent
 // with the answer kept; a connection error is retried.
 func (c *Connector) Deliver(ctx context.Context, d connector.Delivery) (connector.Receipt, error) {
-	body, err := connector.Body(d.Event)
+	body, err := connector.BodyOf(d)
 	if err != nil {
 		return connector.Receipt{}, outbox.Permanent(fmt.Errorf("encode event: %w", err))
 	}
@@ -81,12 +84,18 @@ func (c *Connector) Deliver(ctx context.Context, d connector.Delivery) (connecto
 	if err != nil {
 		return connector.Receipt{}, outbox.Permanent(err)
 	}
-	req.Header.Set("Content-Type", "application/cloudevents+json")
+	if d.Body != nil {
+		req.Header.Set("Content-Type", "application/json") // reshaped by the connector's jq
+	} else {
+		req.Header.Set("Content-Type", "application/cloudevents+json")
+	}
 	for k, v := range c.cfg.Headers {
 		req.Header.Set(k, v)
 	}
 	if c.cfg.Bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+c.cfg.Bearer)
+	} else if c.cfg.BasicUser != "" {
+		req.SetBasicAuth(c.cfg.BasicUser, c.cfg.BasicPassword)
 	}
 	req.Header.Set("Idempotency-Key", d.ID)
 	if c.cfg.SigningSecret != "" {

@@ -174,3 +174,37 @@ func TestReceiptReference(t *testing.T) {
 		}
 	}
 }
+
+// Basic auth when a username is configured; a reshaped body goes as plain
+// JSON with the same keys.
+func TestBasicAuthAndReshapedBody(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var got *http.Request
+	var body []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got, body = r, nil
+		body, _ = io.ReadAll(r.Body)
+		mu.Unlock()
+		w.WriteHeader(http.StatusCreated)
+	}))
+	defer srv.Close()
+	c, err := New(Config{Name: "erp", URL: srv.URL, BasicUser: "crossdock", BasicPassword: "s3cret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := delivery()
+	d.Body = []byte(`{"invoice":"INV-2026-000001"}`)
+	if _, err := c.Deliver(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if u, p, ok := got.BasicAuth(); !ok || u != "crossdock" || p != "s3cret" {
+		t.Errorf("basic auth %q %q %v", u, p, ok)
+	}
+	if string(body) != `{"invoice":"INV-2026-000001"}` || got.Header.Get("Content-Type") != "application/json" || got.Header.Get("Idempotency-Key") != "d-1" {
+		t.Errorf("reshaped post: %s %v", body, got.Header)
+	}
+}
