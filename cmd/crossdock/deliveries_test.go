@@ -228,17 +228,22 @@ func TestConnectorCircuitAndPause(t *testing.T) {
 		t.Fatalf("pause: %s", body)
 	}
 	mustDo(t, h, http.MethodPost, "/api/v1/connectors/nope/pause", "", http.StatusNotFound)
-	_, metrics, err := h.Do(context.Background(), http.MethodGet, "/metrics", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{`crossdock_connector_paused{connector="erp"} 1`, `crossdock_connector_backlog{connector="erp"} 6`,
+	wants := []string{`crossdock_connector_paused{connector="erp"} 1`, `crossdock_connector_backlog{connector="erp"} 6`,
 		`crossdock_deliveries_total{connector="erp",result="retried"}`, `crossdock_deliveries_total{connector="erp",result="deferred"}`,
-		`crossdock_connector_circuit_state{connector="erp"}`} {
-		if !strings.Contains(string(metrics), want) {
-			t.Errorf("metrics lack %s", want)
+		`crossdock_connector_circuit_state{connector="erp"}`}
+	var metrics []byte
+	waitFor(t, 30*time.Second, "the connector's metrics", func() bool {
+		var err error
+		if _, metrics, err = h.Do(context.Background(), http.MethodGet, "/metrics", "", nil); err != nil {
+			t.Fatal(err)
 		}
-	}
+		for _, want := range wants {
+			if !strings.Contains(string(metrics), want) {
+				return false
+			}
+		}
+		return true
+	})
 	rcv.mode.Store("ok")
 	mustDo(t, h, http.MethodPost, "/api/v1/connectors/erp/resume", "", http.StatusOK)
 	waitFor(t, 60*time.Second, "every delivery after resuming", func() bool { return rcv.count() == 6 })
@@ -330,7 +335,11 @@ func TestReplayToAConnector(t *testing.T) {
 	rcv, srv := newReceiver(t, "ok")
 	h := hubtest.Start(t, hubtest.Options{Config: connectorConfig(srv.URL)})
 	deliverShipments(t, h, 3)
-	waitFor(t, 30*time.Second, "every delivery", func() bool { return rcv.count() == 6 })
+	waitFor(t, 30*time.Second, "every delivery settled", func() bool {
+		var l struct{ Items []struct{ State string } }
+		h.GetJSON("/api/v1/deliveries?state=delivered&limit=100", &l)
+		return rcv.count() == 6 && len(l.Items) == 6
+	})
 	rcv.mu.Lock()
 	first := map[string]bool{}
 	for k := range rcv.keys {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -28,8 +29,8 @@ Delivers stored events to a connector again — after an ERP restored a backup,
 or to fill a connector added later — through a running hub. Each event goes
 out with the Idempotency-Key it first had, so a receiver that still holds it
 drops the repeat. TIME is RFC 3339 (2026-11-20T00:00:00Z) or a duration ago
-(36h). Without -dry-run it waits, with a progress bar, until the connector's
-backlog has taken the replay.
+(36h). Without -dry-run it waits, with a progress bar, until none of the
+replay's deliveries is pending.
 
 `
 
@@ -92,10 +93,12 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	c := hubClient{url: strings.TrimRight(f.url, "/"), key: f.key}
-	before, err := c.connector(ctx, f.connector)
-	if err != nil {
+	if _, err := c.connector(ctx, f.connector); err != nil {
 		return err
 	}
+	// The replay's deliveries are the connector's pending ones changed
+	// from now on (a second's margin for the hub's clock).
+	since := time.Now().Add(-time.Second).UTC()
 	var res struct {
 		Matched, Queued int
 		Truncated       bool
@@ -115,12 +118,18 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 	if f.dryRun || res.Queued == 0 {
 		return nil
 	}
-	return waitBacklog(ctx, c, f, before, res.Queued, stdout, stderr)
+	return waitReplay(ctx, c, f, since, res.Queued, stdout, stderr)
 }
 
-// waitBacklog follows the connector until the replayed deliveries have
-// left its backlog (delivered or dead) and reports how they ended.
-func waitBacklog(ctx context.Context, c hubClient, f replayFlags, before connectorState, queued int, stdout, stderr io.Writer) error {
+// maxCountPages bounds how many pages of deliveries one progress reading
+// lists; beyond, the bar shows at least that many left.
+const maxCountPages = 20
+
+// waitReplay follows the replay's deliveries — the connector's pending
+// ones changed since the replay began (new deliveries of fresh events
+// count too, so the wait is never cut short) — until none is left, and
+// reports how they ended.
+func waitReplay(ctx context.Context, c hubClient, f replayFlags, since time.Time, queued int, stdout, stderr io.Writer) error {
 	var bar *progressbar.ProgressBar
 	if !f.quiet {
 		bar = progressbar.NewOptions(queued, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("replay "+f.connector),
@@ -131,22 +140,23 @@ func waitBacklog(ctx context.Context, c hubClient, f replayFlags, before connect
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		now, err := c.connector(ctx, f.connector)
+		pending, err := c.countDeliveries(ctx, f.connector, "pending", since)
 		if err != nil {
 			return err
 		}
-		// The replay adds queued to what was pending before; other
-		// deliveries may come and go meanwhile, so this is an estimate
-		// that ends exact: at zero the replay has drained.
-		left := min(queued, max(0, now.Backlog-before.Backlog))
+		left := min(queued, pending)
 		if bar != nil {
 			_ = bar.Set(queued - left)
 		}
-		if left == 0 {
+		if pending == 0 {
 			if bar != nil {
 				_ = bar.Finish()
 			}
-			dead := max(0, now.Dead-before.Dead)
+			dead, err := c.countDeliveries(ctx, f.connector, "dead", since)
+			if err != nil {
+				return err
+			}
+			dead = min(dead, queued)
 			fmt.Fprintf(stdout, "replay drained: %d delivered, %d dead (GET /api/v1/deliveries?state=dead&connector=%s)\n", queued-dead, dead, f.connector)
 			if dead > 0 {
 				return fmt.Errorf("replay: %d deliveries dead", dead)
@@ -154,7 +164,8 @@ func waitBacklog(ctx context.Context, c hubClient, f replayFlags, before connect
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("replay: %d of %d deliveries still pending after %s (connector %s is %s: %s)", left, queued, f.timeout, f.connector, now.State, now.LastError)
+			st, _ := c.connector(ctx, f.connector)
+			return fmt.Errorf("replay: %d of %d deliveries still pending after %s (connector %s is %s: %s)", left, queued, f.timeout, f.connector, st.State, st.LastError)
 		}
 		select {
 		case <-ctx.Done():
@@ -162,6 +173,31 @@ func waitBacklog(ctx context.Context, c hubClient, f replayFlags, before connect
 		case <-tick.C:
 		}
 	}
+}
+
+// countDeliveries counts the connector's deliveries in state changed
+// since, listing at most maxCountPages pages.
+func (c hubClient) countDeliveries(ctx context.Context, connector, state string, since time.Time) (int, error) {
+	n, cursor := 0, ""
+	for range maxCountPages {
+		q := url.Values{"connector": {connector}, "state": {state}, "updated_since": {since.Format(time.RFC3339Nano)}, "limit": {"1000"}}
+		if cursor != "" {
+			q.Set("cursor", cursor)
+		}
+		var page struct {
+			Items      []json.RawMessage
+			NextCursor *string `json:"next_cursor"`
+		}
+		if err := c.do(ctx, http.MethodGet, "/api/v1/deliveries?"+q.Encode(), nil, &page); err != nil {
+			return 0, err
+		}
+		n += len(page.Items)
+		if page.NextCursor == nil {
+			break
+		}
+		cursor = *page.NextCursor
+	}
+	return n, nil
 }
 
 // parseWhen reads RFC 3339 or a duration before now.

@@ -66,8 +66,11 @@ func (s *Server) registerDeliveries() {
 			Connector string `query:"connector" maxLength:"64"`
 			Limit     int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
 			Cursor    string `query:"cursor" maxLength:"512"`
+			// UpdatedSince: only deliveries changed at or after it
+			// (queued, tried, settled); RFC 3339.
+			UpdatedSince time.Time `query:"updated_since"`
 		}) (*struct{ Body DeliveryList }, error) {
-			f := store.JobFilter{Kind: pipeline.JobDeliver, States: deliveryStates[in.State], Limit: in.Limit}
+			f := store.JobFilter{Kind: pipeline.JobDeliver, States: deliveryStates[in.State], Limit: in.Limit, UpdatedSince: in.UpdatedSince}
 			if in.Connector != "" {
 				f.KeyPrefix = in.Connector + "|"
 			}

@@ -99,7 +99,10 @@ type JobFilter struct {
 	States    []string // any of these; none: all
 	KeyPrefix string   // keys starting with it (e.g. "erp|"); "" for all
 	Before    string   // id cursor: jobs with a smaller id
-	Limit     int      // 1..1000
+	// UpdatedSince: only jobs changed at or after it (queued, claimed,
+	// retried); zero for all.
+	UpdatedSince time.Time
+	Limit        int // 1..1000
 }
 
 // JobStats sums up a set of jobs: a connector's backlog.

@@ -115,7 +115,9 @@ func (c *Connector) defaults(ctx context.Context) (*defaults, error) {
 		return d, nil
 	}
 	ch := c.lookups.DoChan("defaults", func() (any, error) {
-		d, err := c.lookupDefaults(ctx)
+		fctx, cancel := c.flightContext(ctx)
+		defer cancel()
+		d, err := c.lookupDefaults(fctx)
 		if err != nil {
 			return nil, err
 		}

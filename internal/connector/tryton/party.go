@@ -38,6 +38,8 @@ func (c *Connector) findParty(ctx context.Context, company int64, customerID str
 // for one customer share one run, so none creates it twice.
 func (c *Connector) party(ctx context.Context, d *defaults, customerID string) (party, error) {
 	ch := c.lookups.DoChan("party\x00"+customerID, func() (any, error) {
+		ctx, cancel := c.flightContext(ctx)
+		defer cancel()
 		id, err := c.findParty(ctx, d.company, customerID)
 		if err != nil {
 			return 0, err

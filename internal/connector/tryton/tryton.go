@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/crossdockhq/crossdock/internal/backoff"
 	"github.com/crossdockhq/crossdock/internal/connector"
 	"github.com/crossdockhq/crossdock/internal/outbox"
 )
@@ -69,7 +72,13 @@ func (c *Connector) Deliver(ctx context.Context, d connector.Delivery) (connecto
 	}
 	// Concurrent deliveries of one invoice share one run: neither creates
 	// it while the other does.
-	ch := c.lookups.DoChan("invoice\x00"+inv.ID, func() (any, error) { return c.deliver(ctx, inv) })
+	ch := c.lookups.DoChan("invoice\x00"+inv.ID, func() (any, error) {
+		// The shared run outlives a caller that gives up (the others, or
+		// its retry, wait on it); it is bounded on its own.
+		fctx, cancel := c.flightContext(ctx)
+		defer cancel()
+		return c.deliver(fctx, inv)
+	})
 	select {
 	case <-ctx.Done():
 		return connector.Receipt{}, fmt.Errorf("%s: %w", c.cfg.Name, ctx.Err())
@@ -79,6 +88,17 @@ func (c *Connector) Deliver(ctx context.Context, d connector.Delivery) (connecto
 		}
 		return connector.Receipt{Ref: res.Val.(string)}, nil
 	}
+}
+
+// flightStages bounds a shared run: a delivery is at most this many
+// calls of the connector's timeout in a row (defaults, search, party,
+// create, validate, post).
+const flightStages = 8
+
+// flightContext is the context of a run shared by concurrent callers: not
+// cancelled with the caller that started it, bounded by its own deadline.
+func (c *Connector) flightContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), flightStages*c.cfg.Timeout)
 }
 
 // deliver returns the number of the posted invoice inv, creating and
@@ -163,6 +183,10 @@ func (c *Connector) finish(ctx context.Context, company int64, e erpInvoice) (st
 	return number, nil
 }
 
+// postLockRetries bounds the tries of a post that found Tryton's invoice
+// sequence locked by another process.
+const postLockRetries = 8
+
 // post posts account.invoice id, one post at a time. post needs a fresh
 // session: rpc.call logs in again when trytond refuses a stale one.
 func (c *Connector) post(ctx context.Context, company, id int64) error {
@@ -172,7 +196,25 @@ func (c *Connector) post(ctx context.Context, company, id int64) error {
 		return fmt.Errorf("wait to post: %w", ctx.Err())
 	}
 	defer func() { <-c.posting }()
-	return c.rpc.call(ctx, "model.account.invoice.post", nil, []int64{id}, c.trytonContext(company))
+	// Another process posting at the same moment (a second hub node, a
+	// person in Tryton) holds the sequence row: Tryton answers at once
+	// instead of waiting, so wait a little here before the outbox's
+	// slower retry.
+	var err error
+	for attempt := range postLockRetries {
+		err = c.rpc.call(ctx, "model.account.invoice.post", nil, []int64{id}, c.trytonContext(company))
+		if err == nil || !strings.Contains(err.Error(), "could not obtain lock") {
+			return err
+		}
+		t := time.NewTimer(backoff.Jitter(backoff.Exp(attempt+1, 50*time.Millisecond, time.Second), 0.5))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w (waiting for Tryton's invoice sequence: %w)", err, ctx.Err())
+		case <-t.C:
+		}
+	}
+	return err
 }
 
 // createInvoice creates inv as a draft customer invoice and returns its id.

@@ -182,6 +182,10 @@ func (s *Store) Jobs(ctx context.Context, f store.JobFilter) ([]store.JobRecord,
 		args = append(args, f.Before)
 		q += fmt.Sprintf(` AND id < $%d`, len(args))
 	}
+	if !f.UpdatedSince.IsZero() {
+		args = append(args, store.UnixNanos(f.UpdatedSince))
+		q += fmt.Sprintf(` AND updated_at_ns >= $%d`, len(args))
+	}
 	args = append(args, store.PageLimit(f.Limit))
 	q += fmt.Sprintf(` ORDER BY id DESC LIMIT $%d`, len(args))
 	rows, err := s.pool.Query(ctx, q, args...)

@@ -287,6 +287,10 @@ func (s *Store) Jobs(ctx context.Context, f store.JobFilter) ([]store.JobRecord,
 		q += ` AND id < ?`
 		args = append(args, f.Before)
 	}
+	if !f.UpdatedSince.IsZero() {
+		q += ` AND updated_at_ns >= ?`
+		args = append(args, store.UnixNanos(f.UpdatedSince))
+	}
 	q += ` ORDER BY id DESC LIMIT ?`
 	args = append(args, store.PageLimit(f.Limit))
 	return queryAll(ctx, s.r, "jobs", scanJob, q, args...)

@@ -233,6 +233,8 @@ func testJobsListAndReset(t *testing.T, open Opener) {
 		{store.JobFilter{Kind: "deliver", States: []string{store.JobDead}}, "[deliver/erp|a]"},
 		{store.JobFilter{Kind: "deliver", KeyPrefix: "erp|"}, "[deliver/erp|b deliver/erp|a]"},
 		{store.JobFilter{Kind: "deliver", Before: "deliver/erp|b", Limit: 5}, "[deliver/erp|a]"},
+		{store.JobFilter{Kind: "deliver", UpdatedSince: t0}, "[deliver/portal|c deliver/erp|b deliver/erp|a]"},
+		{store.JobFilter{Kind: "deliver", UpdatedSince: t0.Add(time.Nanosecond)}, "[]"},
 	} {
 		if got := list(c.f); got != c.want {
 			t.Errorf("%+v: %s, want %s", c.f, got, c.want)
