@@ -10,6 +10,6 @@ DROP INDEX jobs_group;
 UPDATE jobs SET head = 0 WHERE group_key <> '' AND state IN ('pending', 'running') AND EXISTS (
     SELECT 1 FROM jobs e WHERE e.group_key = jobs.group_key AND e.state IN ('pending', 'running')
         AND (e.created_at_ns < jobs.created_at_ns OR (e.created_at_ns = jobs.created_at_ns AND e.id < jobs.id)));
-CREATE INDEX jobs_ready ON jobs (run_at_ns) WHERE state = 'pending' AND head = 1;
+CREATE INDEX jobs_ready ON jobs (kind, run_at_ns) WHERE state = 'pending' AND head = 1;
 -- A connector's backlog and dead letters without its delivered history.
 CREATE INDEX jobs_kind_state ON jobs (kind, state, key, created_at_ns);
