@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,6 +50,10 @@ func TestIntegrationMQTTKill9(t *testing.T) {
 			c.Disconnect(100)
 		}
 	})
+	// A new session receives only what is published after its
+	// subscription; on a loaded machine the hub may be ready before the
+	// broker acknowledged it.
+	waitFor(t, 30*time.Second, "the hub's MQTT subscription", func() bool { return strings.Contains(h.Logs(), `"msg":"subscribed"`) })
 	mustDo(t, h, http.MethodPut, "/api/v1/vehicles/TRK-M1", `{"device_ids":["gw-1"]}`, http.StatusOK)
 	pub := paho.NewClient(paho.NewClientOptions().AddBroker(url).SetClientID("pub-" + run))
 	if tok := pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {

@@ -72,7 +72,7 @@ type Hub struct {
 	OsmAndAddr, TeltonikaAddr string
 	configFile                string
 	cmd                       *exec.Cmd
-	logs                      *bytes.Buffer
+	logs                      *syncBuffer
 	exited                    chan struct{}
 }
 
@@ -136,7 +136,7 @@ func (h *Hub) start() {
 	h.Addr, h.URL = addr, "http://"+addr
 	cmd := exec.Command(Binary(h.t), "serve")
 	cmd.Env = append(append(os.Environ(), h.Env...), "CROSSDOCK_HTTP_ADDR="+addr, "CROSSDOCK_CONFIG="+h.configFile)
-	h.logs = &bytes.Buffer{}
+	h.logs = &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = h.logs, h.logs
 	if err := cmd.Start(); err != nil {
 		h.t.Fatalf("start crossdock: %v", err)
@@ -187,6 +187,25 @@ func (h *Hub) Stop(timeout time.Duration) int {
 
 // Logs returns what the process printed so far.
 func (h *Hub) Logs() string { return h.logs.String() }
+
+// syncBuffer is the hub's output: the process writes it while a test may
+// read it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
 
 // Do sends a request with the admin key and returns status and body.
 func (h *Hub) Do(ctx context.Context, method, path, contentType string, body []byte) (int, []byte, error) {

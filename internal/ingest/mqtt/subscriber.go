@@ -132,6 +132,7 @@ func (s *Subscriber) onConnect(c paho.Client) {
 			s.log.Error("subscribe", "topic", s.cfg.Topic, "err", err)
 			return
 		}
+		s.log.Info("subscribed", "topic", s.cfg.Topic)
 		s.subOnce.Do(func() { close(s.subscribed) })
 	}()
 }
