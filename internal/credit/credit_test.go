@@ -17,10 +17,15 @@ type erp struct {
 	down    atomic.Bool
 	balance atomic.Value
 	gate    chan struct{} // when set, lookups wait for it
+	entered chan struct{} // closed by the first lookup
+	once    sync.Once
 }
 
 func (e *erp) Credit(ctx context.Context, id string) (connector.Credit, error) {
 	e.calls.Add(1)
+	if e.entered != nil {
+		e.once.Do(func() { close(e.entered) })
+	}
 	if e.gate != nil {
 		<-e.gate
 	}
@@ -88,7 +93,7 @@ func TestFreshStaleUnknownUnavailable(t *testing.T) {
 }
 
 func TestConcurrentLookupsShareOneCall(t *testing.T) {
-	e := &erp{gate: make(chan struct{})}
+	e := &erp{gate: make(chan struct{}), entered: make(chan struct{})}
 	e.balance.Store("1.00")
 	c := New(Options{Source: "ledger", Lookup: e})
 	var wg sync.WaitGroup
@@ -101,9 +106,7 @@ func TestConcurrentLookupsShareOneCall(t *testing.T) {
 			}
 		}()
 	}
-	for e.calls.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	<-e.entered
 	close(e.gate)
 	wg.Wait()
 	if n := e.calls.Load(); n != 1 {

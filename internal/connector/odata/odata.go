@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/crossdockhq/crossdock/internal/connector"
+	"github.com/crossdockhq/crossdock/internal/connector/erpinvoice"
 	"github.com/crossdockhq/crossdock/internal/outbox"
 )
 
@@ -44,7 +45,7 @@ type Connector struct {
 	token    string        // "" when SAP asks for none
 	gen      int           // 0: no token fetched yet; bumped by each fetch
 
-	locks keyed
+	locks erpinvoice.Keyed
 }
 
 var _ connector.Connector = (*Connector)(nil)
@@ -81,7 +82,7 @@ func (c *Connector) Deliver(ctx context.Context, d connector.Delivery) (connecto
 	if d.Event.Type != TypeInvoiceReady {
 		return fail(outbox.Permanent(fmt.Errorf("event type %q: only %s is delivered", d.Event.Type, TypeInvoiceReady)))
 	}
-	inv, err := parseInvoice(d.Event.Data)
+	inv, err := erpinvoice.Parse(d.Event.Data)
 	if err != nil {
 		return fail(outbox.Permanent(err))
 	}
@@ -89,7 +90,7 @@ func (c *Connector) Deliver(ctx context.Context, d connector.Delivery) (connecto
 	if err != nil {
 		return fail(outbox.Permanent(fmt.Errorf("invoice %s: %w", inv.ID, err)))
 	}
-	unlock, err := c.locks.lock(ctx, inv.ID)
+	unlock, err := c.locks.Lock(ctx, inv.ID)
 	if err != nil {
 		return fail(err)
 	}
@@ -111,7 +112,7 @@ func (c *Connector) Deliver(ctx context.Context, d connector.Delivery) (connecto
 // salesOrder maps inv onto A_SalesOrder with its items (to_Item) and
 // their prices (to_PricingElement). SAP's own tax determination adds the
 // tax: our tax is not sent.
-func (c *Connector) salesOrder(inv invoice) ([]byte, error) {
+func (c *Connector) salesOrder(inv erpinvoice.Invoice) ([]byte, error) {
 	if n := utf8.RuneCountInString(inv.CustomerID); n > soldToPartyLen {
 		return nil, fmt.Errorf("customer_id %q: %d characters, SoldToParty takes %d", inv.CustomerID, n, soldToPartyLen)
 	}
@@ -121,7 +122,7 @@ func (c *Connector) salesOrder(inv invoice) ([]byte, error) {
 	o := c.cfg.Options
 	var items []map[string]any
 	for i, l := range inv.Lines {
-		text, qty, rate := l.priced(salesOrderItemText)
+		text, qty, rate := priced(l, salesOrderItemText)
 		item := map[string]any{
 			"SalesOrderItem":        strconv.Itoa(10 * (i + 1)),
 			"Material":              perLine(o, "material", l.Code),

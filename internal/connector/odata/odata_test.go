@@ -16,6 +16,7 @@ import (
 
 	"github.com/crossdockhq/crossdock/internal/connector"
 	"github.com/crossdockhq/crossdock/internal/connector/connectortest"
+	"github.com/crossdockhq/crossdock/internal/connector/erpinvoice"
 	"github.com/crossdockhq/crossdock/internal/outbox"
 	"github.com/crossdockhq/crossdock/internal/store"
 )
@@ -128,19 +129,19 @@ func TestDeliverTranscript(t *testing.T) {
 func TestLinePricing(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
-		l                line
+		l                erpinvoice.Line
 		text, qty, price string
 	}{
-		{line{Description: "Distance 412.5 km", Quantity: "412.5", UnitPrice: "1.20", Amount: "495.00"}, "Distance 412.5 km", "412.5", "1.20"},
-		{line{Description: "Detention", Quantity: "1.333", UnitPrice: "45.00", Amount: "60.00"}, "Detention (1.333 × 45.00)", "1", "60.00"},
-		{line{Description: "Waiting", Quantity: "0.0625", UnitPrice: "80.00", Amount: "5.00"}, "Waiting (0.0625 × 80.00)", "1", "5.00"},
-		{line{Code: "stop", Quantity: "2", UnitPrice: "25.00", Amount: "50.00"}, "stop", "2", "25.00"},
-		{line{Description: "Detention at the consignee's dock door 1 h 20 min", Quantity: "1.333", UnitPrice: "45.00", Amount: "60.00"},
+		{erpinvoice.Line{Description: "Distance 412.5 km", Quantity: "412.5", UnitPrice: "1.20", Amount: "495.00"}, "Distance 412.5 km", "412.5", "1.20"},
+		{erpinvoice.Line{Description: "Detention", Quantity: "1.333", UnitPrice: "45.00", Amount: "60.00"}, "Detention (1.333 × 45.00)", "1", "60.00"},
+		{erpinvoice.Line{Description: "Waiting", Quantity: "0.0625", UnitPrice: "80.00", Amount: "5.00"}, "Waiting (0.0625 × 80.00)", "1", "5.00"},
+		{erpinvoice.Line{Code: "stop", Quantity: "2", UnitPrice: "25.00", Amount: "50.00"}, "stop", "2", "25.00"},
+		{erpinvoice.Line{Description: "Detention at the consignee's dock door 1 h 20 min", Quantity: "1.333", UnitPrice: "45.00", Amount: "60.00"},
 			"Detention at the consig… (1.333 × 45.00)", "1", "60.00"},
-		{line{Description: "Waiting time at the shipper's yard, two drivers", Quantity: "2", UnitPrice: "80.00", Amount: "160.00"},
+		{erpinvoice.Line{Description: "Waiting time at the shipper's yard, two drivers", Quantity: "2", UnitPrice: "80.00", Amount: "160.00"},
 			"Waiting time at the shipper's yard, two…", "2", "80.00"},
 	} {
-		text, qty, price := c.l.priced(40)
+		text, qty, price := priced(c.l, 40)
 		if text != c.text || qty != c.qty || price != c.price {
 			t.Errorf("%+v: %q %s × %s", c.l, text, qty, price)
 		}

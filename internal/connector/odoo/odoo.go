@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/crossdockhq/crossdock/internal/connector"
+	"github.com/crossdockhq/crossdock/internal/connector/erpinvoice"
 	"github.com/crossdockhq/crossdock/internal/outbox"
 )
 
@@ -31,7 +32,7 @@ type Connector struct {
 	loginErr    error
 	loginFailed time.Time
 
-	locks keyed
+	locks erpinvoice.Keyed
 }
 
 var (
@@ -61,7 +62,7 @@ func (c *Connector) Deliver(ctx context.Context, d connector.Delivery) (connecto
 	if d.Event.Type != TypeInvoiceReady {
 		return connector.Receipt{}, outbox.Permanent(fmt.Errorf("odoo: %s: event type %q: only %s is delivered", c.cfg.Name, d.Event.Type, TypeInvoiceReady))
 	}
-	inv, err := parseInvoice(d.Event.Data)
+	inv, err := erpinvoice.Parse(d.Event.Data)
 	if err != nil {
 		return connector.Receipt{}, outbox.Permanent(fmt.Errorf("odoo: %s: %w", c.cfg.Name, err))
 	}
@@ -94,8 +95,8 @@ func (t *char) UnmarshalJSON(b []byte) error {
 
 var moveFields = []string{"name", "state", "amount_total"}
 
-func (c *Connector) deliver(ctx context.Context, inv invoice) (string, error) {
-	unlock, err := c.locks.lock(ctx, "move "+inv.ID)
+func (c *Connector) deliver(ctx context.Context, inv erpinvoice.Invoice) (string, error) {
+	unlock, err := c.locks.Lock(ctx, "move "+inv.ID)
 	if err != nil {
 		return "", err
 	}
@@ -158,7 +159,7 @@ func pick(moves []move) (move, bool) {
 // Each line goes with tax_ids cleared, so Odoo adds no default sales tax
 // of its own, and our tax goes as a line of its own ("Tax"): Odoo's
 // total is then exactly ours, which deliver checks before posting.
-func (c *Connector) create(ctx context.Context, inv invoice) (move, error) {
+func (c *Connector) create(ctx context.Context, inv erpinvoice.Invoice) (move, error) {
 	currency, err := c.currency(ctx, inv.Currency)
 	if err != nil {
 		return move{}, err
@@ -170,10 +171,10 @@ func (c *Connector) create(ctx context.Context, inv invoice) (move, error) {
 	noTax := []any{[]any{6, 0, []int64{}}}
 	var lines []any
 	for _, l := range inv.Lines {
-		label, qty, price := l.priced()
+		label, qty, price := priced(l)
 		lines = append(lines, []any{0, 0, map[string]any{"name": label, "quantity": qty, "price_unit": price, "tax_ids": noTax}})
 	}
-	if rat(inv.Tax).Sign() != 0 {
+	if erpinvoice.Rat(inv.Tax).Sign() != 0 {
 		lines = append(lines, []any{0, 0, map[string]any{"name": "Tax", "quantity": json.Number("1"), "price_unit": json.Number(inv.Tax), "tax_ids": noTax}})
 	}
 	vals := map[string]any{
@@ -228,7 +229,7 @@ func (c *Connector) currency(ctx context.Context, code string) (int64, error) {
 // one at a time here; two hub nodes creating the same new customer at
 // the same instant could still make two partners.
 func (c *Connector) partner(ctx context.Context, customerID string) (int64, error) {
-	unlock, err := c.locks.lock(ctx, "partner "+customerID)
+	unlock, err := c.locks.Lock(ctx, "partner "+customerID)
 	if err != nil {
 		return 0, err
 	}
@@ -273,7 +274,7 @@ func (c *Connector) decode(ctx context.Context, v any, model, method string, ids
 
 // sameAmount compares Odoo's float amount with our decimal to the cent.
 func sameAmount(odoo float64, ours string) bool {
-	cents := new(big.Rat).Mul(rat(ours), big.NewRat(100, 1))
+	cents := new(big.Rat).Mul(erpinvoice.Rat(ours), big.NewRat(100, 1))
 	return cents.IsInt() && cents.Num().IsInt64() && cents.Num().Int64() == int64(math.Round(odoo*100))
 }
 

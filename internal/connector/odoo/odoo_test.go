@@ -16,6 +16,7 @@ import (
 
 	"github.com/crossdockhq/crossdock/internal/connector"
 	"github.com/crossdockhq/crossdock/internal/connector/connectortest"
+	"github.com/crossdockhq/crossdock/internal/connector/erpinvoice"
 	"github.com/crossdockhq/crossdock/internal/outbox"
 	"github.com/crossdockhq/crossdock/internal/store"
 )
@@ -144,14 +145,14 @@ func TestDeliverTranscript(t *testing.T) {
 func TestLinePricing(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
-		l                  line
+		l                  erpinvoice.Line
 		label, qty, amount string
 	}{
-		{line{Description: "Distance 412.5 km", Quantity: "412.5", UnitPrice: "1.20", Amount: "495.00"}, "Distance 412.5 km", "412.5", "1.20"},
-		{line{Description: "Detention", Quantity: "1.333", UnitPrice: "45.00", Amount: "60.00"}, "Detention (1.333 × 45.00)", "1", "60.00"},
-		{line{Code: "stop", Quantity: "2", UnitPrice: "25.00", Amount: "50.00"}, "stop", "2", "25.00"},
+		{erpinvoice.Line{Description: "Distance 412.5 km", Quantity: "412.5", UnitPrice: "1.20", Amount: "495.00"}, "Distance 412.5 km", "412.5", "1.20"},
+		{erpinvoice.Line{Description: "Detention", Quantity: "1.333", UnitPrice: "45.00", Amount: "60.00"}, "Detention (1.333 × 45.00)", "1", "60.00"},
+		{erpinvoice.Line{Code: "stop", Quantity: "2", UnitPrice: "25.00", Amount: "50.00"}, "stop", "2", "25.00"},
 	} {
-		label, qty, price := c.l.priced()
+		label, qty, price := priced(c.l)
 		if label != c.label || string(qty) != c.qty || string(price) != c.amount {
 			t.Errorf("%+v: %q %s × %s", c.l, label, qty, price)
 		}

@@ -1,14 +1,14 @@
-package odata
+package erpinvoice
 
 import (
 	"context"
 	"sync"
 )
 
-// keyed is a set of mutexes by key, each alive while someone holds or
-// awaits it: deliveries of one invoice run one at a time within this
-// process.
-type keyed struct {
+// Keyed is a set of mutexes by key, each alive while someone holds or
+// awaits it: deliveries of one invoice, or creations of one customer, run
+// one at a time within this process. The zero value is ready to use.
+type Keyed struct {
 	mu sync.Mutex
 	m  map[string]*keyedEntry
 }
@@ -18,8 +18,8 @@ type keyedEntry struct {
 	users int
 }
 
-// lock takes key's mutex, or gives up with ctx.
-func (k *keyed) lock(ctx context.Context, key string) (unlock func(), err error) {
+// Lock takes key's mutex, or gives up with ctx.
+func (k *Keyed) Lock(ctx context.Context, key string) (unlock func(), err error) {
 	k.mu.Lock()
 	if k.m == nil {
 		k.m = map[string]*keyedEntry{}
@@ -40,7 +40,7 @@ func (k *keyed) lock(ctx context.Context, key string) (unlock func(), err error)
 	}
 }
 
-func (k *keyed) release(key string, e *keyedEntry) {
+func (k *Keyed) release(key string, e *keyedEntry) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if e.users--; e.users == 0 {
