@@ -53,6 +53,9 @@ type Options struct {
 	Now            func() time.Time
 	// Ready reports whether storage is open and migrated (for /readyz).
 	Ready func(ctx context.Context) error
+	// Pages are HTML pages served beside the API (pattern → handler,
+	// e.g. the public tracking page), behind the same middleware.
+	Pages map[string]http.Handler
 }
 
 // Server serves the hub's HTTP surface: /api/v1, /healthz, /readyz, /metrics.
@@ -118,6 +121,9 @@ func New(opt Options) *Server {
 	s.registerReplay()
 	s.registerCredit()
 	s.registerConnectors()
+	for pattern, h := range opt.Pages {
+		s.mux.Handle(pattern, h)
+	}
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, newProblem(http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path))
 	})

@@ -27,6 +27,7 @@ import (
 	"github.com/crossdockhq/crossdock/internal/store/postgres"
 	"github.com/crossdockhq/crossdock/internal/store/sqlite"
 	"github.com/crossdockhq/crossdock/internal/telemetry"
+	"github.com/crossdockhq/crossdock/internal/web"
 	"github.com/crossdockhq/crossdock/internal/workflow"
 )
 
@@ -140,6 +141,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		Credit:       creditSource(cfg.Connectors, targets, a.store),
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, MaxBatchEvents: cfg.HTTP.MaxBatchEvents, Limits: limits,
 		Ready: a.store.Ping,
+		Pages: map[string]http.Handler{"GET /track/{shipment_id}": web.Track(a.store, log.With("component", "web"))},
 	})
 	a.server = &http.Server{
 		Handler:           srv.Handler(),
