@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -185,8 +186,7 @@ func deliver(st store.Store, p *pipeline.Pipeline, targets map[string]*target, m
 	attempt := attempt(st, p, targets, m)
 	return func(ctx context.Context, j store.JobRecord) error {
 		err := attempt(ctx, j)
-		var dp pipeline.DeliveryPayload
-		_ = json.Unmarshal(j.Payload, &dp)
+		conn, _, _ := strings.Cut(j.Key, "|") // pipeline.DeliveryKey: connector first
 		result := "retried"
 		switch {
 		case errors.Is(err, errDead), outbox.IsPermanent(err):
@@ -196,7 +196,7 @@ func deliver(st store.Store, p *pipeline.Pipeline, targets map[string]*target, m
 		case outbox.IsDeferred(err):
 			result = "deferred"
 		}
-		m.Deliveries.WithLabelValues(dp.Connector, result).Inc()
+		m.Deliveries.WithLabelValues(conn, result).Inc()
 		if errors.Is(err, errDead) {
 			return outbox.ErrSettled
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/crossdockhq/crossdock/internal/store"
@@ -97,3 +99,27 @@ type CreditLooker interface {
 
 // ErrUnknownCustomer: the ERP holds no customer with that id.
 var ErrUnknownCustomer = errors.New("connector: customer unknown to the ERP")
+
+// A destination template is a NATS subject, AMQP routing key or MQTT
+// topic with the placeholders {type} (the event type) and {shipment} (the
+// shipment id); each kind adds its own rules.
+
+// TemplateRest checks that template t is not empty and holds no
+// placeholder but {type} and {shipment}, and returns t without them: the
+// literal part the kind checks against its own rules.
+func TemplateRest(t string) (string, error) {
+	if t == "" {
+		return "", errors.New("empty")
+	}
+	rest := strings.NewReplacer("{type}", "", "{shipment}", "").Replace(t)
+	if strings.ContainsAny(rest, "{}") {
+		return "", fmt.Errorf("%q: only {type} and {shipment} may be replaced", t)
+	}
+	return rest, nil
+}
+
+// ExpandTemplate fills t's placeholders in with typ and shipment, as the
+// kind has made them safe for it.
+func ExpandTemplate(t, typ, shipment string) string {
+	return strings.NewReplacer("{type}", typ, "{shipment}", shipment).Replace(t)
+}

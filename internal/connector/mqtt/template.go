@@ -1,9 +1,10 @@
 package mqtt
 
 import (
-	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/crossdockhq/crossdock/internal/connector"
 )
 
 // maxTopic is the longest topic MQTT carries, in bytes.
@@ -16,13 +17,11 @@ type topicTemplate string
 // parseTopic checks that s holds only the known placeholders and expands
 // to topics one can publish to.
 func parseTopic(s string) (topicTemplate, error) {
-	if s == "" {
-		return "", errors.New("empty")
+	rest, err := connector.TemplateRest(s)
+	if err != nil {
+		return "", err
 	}
-	rest := strings.NewReplacer("{type}", "", "{shipment}", "").Replace(s)
 	switch {
-	case strings.ContainsAny(rest, "{}"):
-		return "", fmt.Errorf("%q: only {type} and {shipment} may be replaced", s)
 	case strings.ContainsAny(rest, "+#"):
 		return "", fmt.Errorf("%q: wildcards + and # are for subscribers, not a published topic", s)
 	case strings.ContainsRune(rest, 0):
@@ -39,7 +38,7 @@ func parseTopic(s string) (topicTemplate, error) {
 // wildcard ('/', '+', '#') or that MQTT forbids (NUL) become '_'; an empty
 // value becomes "_".
 func (t topicTemplate) expand(typ, shipment string) string {
-	return strings.NewReplacer("{type}", level(typ), "{shipment}", level(shipment)).Replace(string(t))
+	return connector.ExpandTemplate(string(t), level(typ), level(shipment))
 }
 
 // level makes s one topic level.

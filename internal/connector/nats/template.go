@@ -1,9 +1,10 @@
 package nats
 
 import (
-	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/crossdockhq/crossdock/internal/connector"
 )
 
 // subjectTemplate is a subject with the placeholders {type} (the event
@@ -14,12 +15,9 @@ type subjectTemplate string
 // parseSubject checks that s expands to valid subjects: only the known
 // placeholders, no wildcards, no empty tokens, not a system subject.
 func parseSubject(s string) (subjectTemplate, error) {
-	if s == "" {
-		return "", errors.New("empty")
-	}
-	rest := strings.NewReplacer("{type}", "", "{shipment}", "").Replace(s)
-	if strings.ContainsAny(rest, "{}") {
-		return "", fmt.Errorf("%q: only {type} and {shipment} may be replaced", s)
+	rest, err := connector.TemplateRest(s)
+	if err != nil {
+		return "", err
 	}
 	if strings.ContainsAny(rest, "*>") {
 		return "", fmt.Errorf("%q: wildcards * and > are for subscribers, not a published subject", s)
@@ -38,7 +36,7 @@ func parseSubject(s string) (subjectTemplate, error) {
 // '_' (and dots in a shipment id too, so it stays one token); an empty
 // value becomes "_".
 func (t subjectTemplate) expand(typ, shipment string) string {
-	return strings.NewReplacer("{type}", tokens(typ), "{shipment}", token(shipment)).Replace(string(t))
+	return connector.ExpandTemplate(string(t), tokens(typ), token(shipment))
 }
 
 // streamSubjects returns the subjects a stream needs to take every

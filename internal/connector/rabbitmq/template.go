@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/crossdockhq/crossdock/internal/connector"
 )
 
 // maxKey is the longest routing key AMQP 0-9-1 carries (a short string).
@@ -19,9 +21,9 @@ func parseKey(s string) (keyTemplate, error) {
 	if s == "" {
 		return "", errors.New("empty: the broker could route nothing")
 	}
-	rest := strings.NewReplacer("{type}", "", "{shipment}", "").Replace(s)
-	if strings.ContainsAny(rest, "{}") {
-		return "", fmt.Errorf("%q: only {type} and {shipment} may be replaced", s)
+	rest, err := connector.TemplateRest(s)
+	if err != nil {
+		return "", err
 	}
 	if len(rest) > maxKey {
 		return "", fmt.Errorf("%q: longer than %d bytes", s, maxKey)
@@ -38,5 +40,5 @@ func (t keyTemplate) expand(typ, shipment string) string {
 	if shipment == "" {
 		shipment = "_"
 	}
-	return strings.NewReplacer("{type}", typ, "{shipment}", strings.ReplaceAll(shipment, ".", "_")).Replace(string(t))
+	return connector.ExpandTemplate(string(t), typ, strings.ReplaceAll(shipment, ".", "_"))
 }
