@@ -119,7 +119,8 @@ func (p *Pipeline) outcome(ctx context.Context, tx store.Tx, pd *pending, bs *ba
 		return nil
 	}
 	data, _ := json.Marshal(map[string]any{"connector": o.Connector, "event_type": o.Event.Type, "event_source": o.Event.Source,
-		"event_id": o.Event.ID, "ref": o.Ref, "error": o.Error, "attempts": o.Attempts})
+		"event_id": o.Event.ID, "ref": o.Ref, "error": o.Error, "attempts": o.Attempts,
+		"lag_ms": bs.now.Sub(o.Event.Time).Milliseconds()})
 	bs.records = append(bs.records, store.EventRecord{
 		Source: SourceOutbox, ID: uuid.Must(uuid.NewV7()).String(), Type: typ, Subject: o.Event.ShipmentID, ShipmentID: o.Event.ShipmentID,
 		Time: bs.now, ReceivedAt: bs.now, CorrelationID: o.Event.CorrelationID, CausationID: o.Event.ID, Data: data,

@@ -179,6 +179,7 @@ type Store interface {
 	CaseStore
 	InvoiceStore
 	JobStore
+	InsightStore
 
 	// Counts reports row counts for metrics and readiness.
 	Counts(ctx context.Context) (Counts, error)
