@@ -23,10 +23,13 @@ type InsightStore interface {
 	// failed ones, per UTC day of creation and currency, oldest day first.
 	RevenueByDay(ctx context.Context, from time.Time) ([]DayRevenue, error)
 	// PODToInvoice reports, for the newest limit invoices created at or
-	// after since (newest first), the time from the last delivery.completed
-	// event of the invoice's shipment (last in timeline order: event time,
-	// then Seq) to the invoice's creation. Invoices whose shipment has no
-	// such event are left out, so fewer than limit may come back.
+	// after since (newest first), the time from the hub's receipt of the
+	// last delivery.completed event of the invoice's shipment (last in
+	// timeline order: event time, then Seq) to the invoice's creation: the
+	// part of the cash cycle the hub answers for, which a proof of delivery
+	// synced late or replayed from history does not inflate. Invoices whose
+	// shipment has no such event are left out, so fewer than limit may come
+	// back.
 	PODToInvoice(ctx context.Context, since time.Time, limit int) ([]time.Duration, error)
 	// PropagationLags reports, for at most limit delivery.delivered events
 	// received at or after since (newest received first), the lag_ms their

@@ -118,10 +118,10 @@ func (s *Store) RevenueByDay(ctx context.Context, from time.Time) ([]store.DayRe
 // from the invoices_created index; each one's last proof of delivery is
 // one backward step through its shipment's range of events_timeline.
 func (s *Store) PODToInvoice(ctx context.Context, since time.Time, limit int) ([]time.Duration, error) {
-	q := `SELECT i.created_at_ns - p.time_ns
+	q := `SELECT i.created_at_ns - p.received_at_ns
 		FROM (SELECT id, shipment_id, created_at_ns FROM invoices WHERE created_at_ns >= $1
 			ORDER BY created_at_ns DESC, id DESC LIMIT $2) i
-		CROSS JOIN LATERAL (SELECT e.time_ns FROM events e
+		CROSS JOIN LATERAL (SELECT e.received_at_ns FROM events e
 			WHERE e.shipment_id = i.shipment_id AND e.shipment_id <> '' AND e.type = 'delivery.completed'
 			ORDER BY e.time_ns DESC, e.seq DESC LIMIT 1) p
 		ORDER BY i.created_at_ns DESC, i.id DESC`

@@ -107,7 +107,7 @@ func (s *Store) RevenueByDay(ctx context.Context, from time.Time) ([]store.DayRe
 // delivery.completed (INDEXED BY: through events_type it would read every
 // delivery.completed event there is).
 func (s *Store) PODToInvoice(ctx context.Context, since time.Time, limit int) ([]time.Duration, error) {
-	q := `SELECT i.created_at_ns, (SELECT e.time_ns FROM events e INDEXED BY events_timeline
+	q := `SELECT i.created_at_ns, (SELECT e.received_at_ns FROM events e INDEXED BY events_timeline
 			WHERE e.shipment_id = i.shipment_id AND e.shipment_id <> '' AND e.type = 'delivery.completed'
 			ORDER BY e.time_ns DESC, e.seq DESC LIMIT 1)
 		FROM (SELECT id, shipment_id, created_at_ns FROM invoices WHERE created_at_ns >= ?

@@ -208,21 +208,22 @@ func testInsightPODToInvoice(t *testing.T, open Opener) {
 	st, _ := open(t)
 	ctx := context.Background()
 	at := func(d time.Duration) time.Time { return t0.Add(d) }
-	pod := func(id, shipment string, tm time.Time) store.EventRecord {
-		return typedEv(id, "delivery.completed", shipment, tm, at(10*time.Hour), `{}`)
+	pod := func(id, shipment string, tm, rcv time.Time) store.EventRecord {
+		return typedEv(id, "delivery.completed", shipment, tm, rcv, `{}`)
 	}
 	write(t, st, func(ctx context.Context, tx store.Tx) error {
 		return errors.Join(
 			tx.AppendEvents(ctx, []store.EventRecord{
-				// SHP-1's last POD in time was recorded first: last means
-				// last on the timeline, not last appended.
-				pod("p1-late", "SHP-1", at(2*time.Hour)),
-				pod("p1-early", "SHP-1", at(time.Hour)),
+				// SHP-1's last POD in time was recorded first and received
+				// first: last means last on the timeline, not last appended
+				// or last received; its receipt is what counts.
+				pod("p1-late", "SHP-1", at(2*time.Hour), at(150*time.Minute)),
+				pod("p1-early", "SHP-1", at(time.Hour), at(165*time.Minute)),
 				typedEv("m1", "shipment.milestone", "SHP-1", at(150*time.Minute), at(10*time.Hour), `{}`),
 				typedEv("d2", "delivery.delivered", "SHP-2", at(time.Hour), at(10*time.Hour), `{"lag_ms":1}`),
-				pod("p3", "SHP-3", at(30*time.Minute)),
-				pod("p0", "SHP-0", at(-3*time.Hour)),
-				pod("p-none", "", at(time.Hour)), // on no timeline: no invoice's POD
+				pod("p3", "SHP-3", at(30*time.Minute), at(45*time.Minute)),
+				pod("p0", "SHP-0", at(-3*time.Hour), at(-165*time.Minute)),
+				pod("p-none", "", at(time.Hour), at(time.Hour)), // on no timeline: no invoice's POD
 			}),
 			tx.PutInvoices(ctx, []store.InvoiceRecord{
 				invoiceRec("INV-0", "SHP-0", "EUR", "1.00", "ready", at(-time.Hour)),
@@ -239,12 +240,12 @@ func testInsightPODToInvoice(t *testing.T, open Opener) {
 		limit int
 		want  []time.Duration
 	}{
-		{"newest first", t0, 0, []time.Duration{270 * time.Minute, time.Hour}},
-		{"since is inclusive", at(3 * time.Hour), 10, []time.Duration{270 * time.Minute, time.Hour}},
-		{"since", at(3*time.Hour + 1), 10, []time.Duration{270 * time.Minute}},
-		{"since before every invoice", at(-2 * time.Hour), 10, []time.Duration{270 * time.Minute, time.Hour, 2 * time.Hour}},
+		{"newest first", t0, 0, []time.Duration{255 * time.Minute, 30 * time.Minute}},
+		{"since is inclusive", at(3 * time.Hour), 10, []time.Duration{255 * time.Minute, 30 * time.Minute}},
+		{"since", at(3*time.Hour + 1), 10, []time.Duration{255 * time.Minute}},
+		{"since before every invoice", at(-2 * time.Hour), 10, []time.Duration{255 * time.Minute, 30 * time.Minute, 105 * time.Minute}},
 		// The limit counts the newest invoices, with or without a POD.
-		{"limit", t0, 2, []time.Duration{270 * time.Minute}},
+		{"limit", t0, 2, []time.Duration{255 * time.Minute}},
 		{"limit of invoices without POD", t0, 1, nil},
 		{"after the last", at(7 * time.Hour), 10, nil},
 	} {
