@@ -46,6 +46,7 @@ type Options struct {
 	// its pause put off; nil for none.
 	Resumed        func(ctx context.Context, connector string) error
 	Metrics        *obs.Metrics
+	Tracing        *obs.Tracing // a span per request; nil: none
 	Logger         *slog.Logger
 	MaxBodyBytes   int64 // request body limit; default 4 MiB
 	MaxBatchEvents int   // events per POST; default 1000
@@ -134,6 +135,7 @@ func New(opt Options) *Server {
 func (s *Server) Handler() http.Handler {
 	var h http.Handler = s.mux
 	h = httpMetricsOrNil(s.opt.Metrics, h)
+	h = traced(s.opt.Tracing)(h)
 	h = correlation(h)
 	h = recoverer(s.opt.Logger)(h)
 	return h

@@ -19,6 +19,7 @@ import (
 	"github.com/crossdockhq/crossdock/internal/api"
 	"github.com/crossdockhq/crossdock/internal/canonical"
 	"github.com/crossdockhq/crossdock/internal/config"
+	"github.com/crossdockhq/crossdock/internal/monitor"
 	"github.com/crossdockhq/crossdock/internal/obs"
 	"github.com/crossdockhq/crossdock/internal/outbox"
 	"github.com/crossdockhq/crossdock/internal/pipeline"
@@ -44,6 +45,8 @@ type App struct {
 	pipeline  *pipeline.Pipeline
 	targets   map[string]*target // the configured connectors
 	scheduler *outbox.Scheduler  // runs workflow timers (and, later, deliveries)
+	tracing   *obs.Tracing       // off unless an OTLP endpoint is configured
+	monitors  *monitor.Monitors  // SLA monitors raising alert.raised
 	server    *http.Server
 	listener  net.Listener
 	inputs    []input
@@ -91,6 +94,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		a.closeStorage(context.Background())
 		return nil, fmt.Errorf("app: billing: %w", err)
 	}
+	if err := a.openObservability(ctx); err != nil {
+		a.closeStorage(context.Background())
+		return nil, fmt.Errorf("app: %w", err)
+	}
 	limits := canonical.DefaultLimits()
 	limits.MaxFuture = cfg.Pipeline.MaxFuture.D()
 	t := cfg.Telemetry
@@ -116,10 +123,14 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		Subscribers:    subscribers,
 		Logger:         log,
 		Metrics:        a.metrics,
+		Tracing:        a.tracing,
 	})
+	a.openMonitors()
 	a.scheduler = outbox.New(a.store, outbox.Options{Logger: log.With("component", "outbox"), Workers: 32})
 	for _, kind := range workflow.TimerKinds {
 		a.scheduler.Handle(kind, func(ctx context.Context, j store.JobRecord) error {
+			ctx, end := a.traceTimer(ctx, j)
+			defer end()
 			if err := a.pipeline.FireTimer(ctx, pipeline.Fire{Kind: j.Kind, Key: j.Key, Job: j.ID, Node: j.LeasedBy}); err != nil {
 				return err
 			}
@@ -127,13 +138,13 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		})
 	}
 	if len(targets) > 0 {
-		a.scheduler.Handle(pipeline.JobDeliver, deliver(a.store, a.pipeline, targets, a.metrics))
+		a.scheduler.Handle(pipeline.JobDeliver, deliver(a.store, a.pipeline, targets, a.metrics, a.tracing))
 		for _, t := range targets {
 			a.metrics.RegisterConnector(t.cfg.Name, t.gauges(a.store))
 		}
 	}
 	srv := api.New(api.Options{
-		Store: a.store, Pipeline: a.pipeline, Keys: keys, Metrics: a.metrics, Logger: log,
+		Store: a.store, Pipeline: a.pipeline, Keys: keys, Metrics: a.metrics, Tracing: a.tracing, Logger: log,
 		Partners: cfg.Partners, Ownership: cfg.Ownership, Mappings: mappings, Billing: rating, RoadFactor: t.RoadFactor,
 		Wake:         a.scheduler.Wake,
 		Connectors:   connectorStatuses(targets),
@@ -259,6 +270,7 @@ func (a *App) Serve(ctx context.Context) error {
 		defer close(jobsDone)
 		a.scheduler.Run(sctx0)
 	}()
+	stopMonitors := a.startMonitors()
 	var serveErr error
 	select {
 	case <-ctx.Done():
@@ -274,6 +286,7 @@ func (a *App) Serve(ctx context.Context) error {
 	if err := a.server.Shutdown(sctx); err != nil {
 		a.log.Error("http shutdown", "err", err)
 	}
+	stopMonitors(sctx) // before the writer stops: an alert in hand commits
 	stopJobs()
 	select {
 	case <-jobsDone:
@@ -302,5 +315,12 @@ func (a *App) closeStorage(ctx context.Context) {
 	}
 	if err := a.store.Close(); err != nil {
 		a.log.Error("store close", "err", err)
+	}
+	// Export the last spans, but an unreachable collector must not hold
+	// the exit up for long.
+	tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := a.tracing.Shutdown(tctx); err != nil {
+		a.log.Warn("tracing shutdown", "err", err)
 	}
 }

@@ -182,9 +182,10 @@ var deliveryNS = uuid.MustParse("5a1e6b2c-3d4f-4a8b-9c7d-2e1f0a9b8c7d")
 // deliver is the outbox handler of delivery jobs: it loads the event,
 // hands it to its connector under the connector's retry policy, and
 // records how the delivery ended once it has (delivered, or dead).
-func deliver(st store.Store, p *pipeline.Pipeline, targets map[string]*target, m *obs.Metrics) outbox.Handler {
+func deliver(st store.Store, p *pipeline.Pipeline, targets map[string]*target, m *obs.Metrics, tr *obs.Tracing) outbox.Handler {
 	attempt := attempt(st, p, targets, m)
 	return func(ctx context.Context, j store.JobRecord) error {
+		ctx, end := traceDelivery(ctx, tr, j)
 		err := attempt(ctx, j)
 		conn, _, _ := strings.Cut(j.Key, "|") // pipeline.DeliveryKey: connector first
 		result := "retried"
@@ -197,6 +198,7 @@ func deliver(st store.Store, p *pipeline.Pipeline, targets map[string]*target, m
 			result = "deferred"
 		}
 		m.Deliveries.WithLabelValues(conn, result).Inc()
+		end(result, err)
 		if errors.Is(err, errDead) {
 			return outbox.ErrSettled
 		}
@@ -261,6 +263,7 @@ func attempt(st store.Store, p *pipeline.Pipeline, targets map[string]*target, m
 				Job: j.ID, Node: j.LeasedBy}); err != nil {
 				return err
 			}
+			m.DeliveryLag.WithLabelValues(dp.Connector).Observe(max(0, time.Since(ev.Time).Seconds()))
 			return outbox.ErrSettled
 		}
 		if !outbox.IsPermanent(err) && j.Attempts >= t.cfg.Retry.MaxAttempts {

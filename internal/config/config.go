@@ -27,7 +27,12 @@ type Config struct {
 	Billing Billing `yaml:"billing"`
 	// Connectors deliver events out: ERPs, webhooks, brokers. None by default.
 	Connectors []Connector `yaml:"connectors,omitempty"`
-	Log        Log         `yaml:"log"`
+	// Monitors are the SLA monitors raising alert.raised; default
+	// DefaultMonitors, [] for none.
+	Monitors []Monitor `yaml:"monitors"`
+	// Tracing exports OpenTelemetry traces; off by default.
+	Tracing Tracing `yaml:"tracing"`
+	Log     Log     `yaml:"log"`
 }
 
 // Telemetry tunes how positions become milestones and how long raw
@@ -256,7 +261,9 @@ func Default() Config {
 		},
 		Billing: Billing{Currency: "EUR", TaxRate: "0", RatingWait: Duration(2 * time.Hour), PODToleranceM: 100, PODOverdue: Duration(4 * time.Hour),
 			InvoicePrefix: "INV"},
-		Log: Log{Level: "info", Format: "json"},
+		Monitors: DefaultMonitors(),
+		Tracing:  Tracing{SampleRatio: 1},
+		Log:      Log{Level: "info", Format: "json"},
 	}
 }
 

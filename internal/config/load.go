@@ -66,6 +66,7 @@ func Load(path string, getenv func(string) string) (Config, error) {
 	cfg.withPartnerDefaults()
 	cfg.resolveSecrets(getenv)
 	cfg.withConnectorDefaults(getenv)
+	cfg.withMonitorDefaults()
 	if err := cfg.Validate(); err != nil {
 		var e *Error
 		if !errors.As(err, &e) {

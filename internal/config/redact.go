@@ -2,6 +2,7 @@ package config
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -14,6 +15,8 @@ func (c Config) Redacted() Config {
 		c.Auth.AdminKey = "***"
 	}
 	c.Store.DatabaseURL = redactURL(c.Store.DatabaseURL)
+	c.Tracing.OTLPEndpoint = redactURL(c.Tracing.OTLPEndpoint)
+	c.Monitors = slices.Clone(c.Monitors)
 	if c.Inputs.MQTT.Password != "" {
 		c.Inputs.MQTT.Password = "***"
 	}

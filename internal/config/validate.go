@@ -209,6 +209,7 @@ func (c Config) Validate() error {
 	c.validatePartners(bad)
 	c.validateBilling(bad)
 	c.validateConnectors(bad)
+	c.validateObservability(bad)
 
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -57,6 +57,14 @@ type Metrics struct {
 	Deliveries *prometheus.CounterVec
 	// DeliverySeconds is how long a connector's delivery call took.
 	DeliverySeconds *prometheus.HistogramVec
+	// DeliveryLag is, for each successful delivery, the time from the
+	// event's own time to its delivery, by connector.
+	DeliveryLag *prometheus.HistogramVec
+	// MonitorFiring is 1 while an SLA monitor's alert is raised.
+	MonitorFiring *prometheus.GaugeVec
+	// MonitorEvaluations counts SLA monitor evaluations by monitor and
+	// result (ok, firing, error).
+	MonitorEvaluations *prometheus.CounterVec
 }
 
 // ConnectorGauges reads one connector's state for a scrape.
@@ -80,26 +88,31 @@ func (m *Metrics) RegisterConnector(name string, g ConnectorGauges) {
 	}
 	gauge("crossdock_connector_circuit_state", "Circuit breaker state on this node: 0 closed, 1 half-open, 2 open.", g.Circuit)
 	gauge("crossdock_connector_paused", "1 while the connector is paused by an operator.", g.Paused)
-	m.Registry.MustRegister(backlogCollector{name: name, read: g.Backlog})
+	m.Registry.MustRegister(newBacklogCollector(name, g.Backlog))
 }
 
-var (
-	backlogPending = prometheus.NewDesc("crossdock_connector_backlog", "Deliveries pending or running.", []string{"connector"}, nil)
-	backlogDead    = prometheus.NewDesc("crossdock_connector_dead_letters", "Dead deliveries waiting for a person.", []string{"connector"}, nil)
-	backlogAge     = prometheus.NewDesc("crossdock_connector_oldest_pending_seconds", "Age of the oldest pending delivery; 0 when none.", []string{"connector"}, nil)
-)
-
 // backlogCollector reads a connector's backlog once per scrape for its
-// three gauges.
+// three gauges. Its descriptors carry the connector as a constant label,
+// so each connector's collector registers beside the others'.
 type backlogCollector struct {
-	name string
-	read func() (pending, dead, oldestAge float64, ok bool)
+	pending, dead, age *prometheus.Desc
+	read               func() (pending, dead, oldestAge float64, ok bool)
+}
+
+func newBacklogCollector(name string, read func() (pending, dead, oldestAge float64, ok bool)) backlogCollector {
+	labels := prometheus.Labels{"connector": name}
+	return backlogCollector{
+		pending: prometheus.NewDesc("crossdock_connector_backlog", "Deliveries pending or running.", nil, labels),
+		dead:    prometheus.NewDesc("crossdock_connector_dead_letters", "Dead deliveries waiting for a person.", nil, labels),
+		age:     prometheus.NewDesc("crossdock_connector_oldest_pending_seconds", "Age of the oldest pending delivery; 0 when none.", nil, labels),
+		read:    read,
+	}
 }
 
 func (c backlogCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- backlogPending
-	ch <- backlogDead
-	ch <- backlogAge
+	ch <- c.pending
+	ch <- c.dead
+	ch <- c.age
 }
 
 func (c backlogCollector) Collect(ch chan<- prometheus.Metric) {
@@ -107,9 +120,9 @@ func (c backlogCollector) Collect(ch chan<- prometheus.Metric) {
 	if !ok {
 		return
 	}
-	ch <- prometheus.MustNewConstMetric(backlogPending, prometheus.GaugeValue, pending, c.name)
-	ch <- prometheus.MustNewConstMetric(backlogDead, prometheus.GaugeValue, dead, c.name)
-	ch <- prometheus.MustNewConstMetric(backlogAge, prometheus.GaugeValue, age, c.name)
+	ch <- prometheus.MustNewConstMetric(c.pending, prometheus.GaugeValue, pending)
+	ch <- prometheus.MustNewConstMetric(c.dead, prometheus.GaugeValue, dead)
+	ch <- prometheus.MustNewConstMetric(c.age, prometheus.GaugeValue, age)
 }
 
 // RegisterConnections exports the open device connections of an input as
@@ -181,6 +194,16 @@ func NewMetrics() *Metrics {
 		DeliverySeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "crossdock_delivery_seconds", Help: "Duration of one delivery call to a connector's destination.", Buckets: lat,
 		}, []string{"connector"}),
+		DeliveryLag: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "crossdock_delivery_lag_seconds", Help: "Time from an event's own time to its successful delivery, by connector.",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 14400, 86400},
+		}, []string{"connector"}),
+		MonitorFiring: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "crossdock_monitor_firing", Help: "1 while an SLA monitor's alert is raised, else 0.",
+		}, []string{"monitor"}),
+		MonitorEvaluations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "crossdock_monitor_evaluations_total", Help: "SLA monitor evaluations by monitor and result (ok, firing, error).",
+		}, []string{"monitor", "result"}),
 		TelemetryEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "crossdock_telemetry_events_total", Help: "Events derived from telemetry, by type and code.",
 		}, []string{"type", "code"}),
@@ -203,6 +226,9 @@ func NewMetrics() *Metrics {
 	f(m.TelemetryEvents)
 	f(m.Deliveries)
 	f(m.DeliverySeconds)
+	f(m.DeliveryLag)
+	f(m.MonitorFiring)
+	f(m.MonitorEvaluations)
 	return m
 }
 

@@ -67,3 +67,24 @@ func TestMetricsHandler(t *testing.T) {
 		}
 	}
 }
+
+// Every configured connector registers its gauges beside the others'.
+func TestRegisterSeveralConnectors(t *testing.T) {
+	t.Parallel()
+	m := NewMetrics()
+	for i, name := range []string{"erp", "pager"} {
+		m.RegisterConnector(name, ConnectorGauges{
+			Circuit: func() float64 { return 0 },
+			Paused:  func() float64 { return 0 },
+			Backlog: func() (float64, float64, float64, bool) { return float64(i + 1), 0, 0, true },
+		})
+	}
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, want := range []string{`crossdock_connector_backlog{connector="erp"} 1`, `crossdock_connector_backlog{connector="pager"} 2`,
+		`crossdock_connector_dead_letters{connector="pager"} 0`} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}

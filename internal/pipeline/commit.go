@@ -71,6 +71,7 @@ func isPosition(it Item) bool { return it.Event.Type == canonical.TypeTelemetryP
 // results. It changes nothing visible unless the commit succeeds: results
 // are only handed out by finish after a nil return.
 func (p *Pipeline) commit(batch []*pending) error {
+	began := time.Now()
 	bs := &batchState{now: p.opt.Now().UTC()}
 	err := p.commitBatch(batch, bs)
 	if err != nil {
@@ -81,6 +82,7 @@ func (p *Pipeline) commit(batch []*pending) error {
 	for _, f := range bs.after {
 		f()
 	}
+	p.traceCommit(batch, bs, began)
 	return nil
 }
 
@@ -124,6 +126,9 @@ func (p *Pipeline) commitBatch(batch []*pending, bs *batchState) error {
 		pd.results = make([]Result, len(pd.sub.Items))
 		for i := range pd.sub.Items {
 			pd.results[i] = p.apply(pd, i, bs)
+		}
+		if pd.sub.Alert != nil {
+			p.alert(pd, bs)
 		}
 		if pd.sub.Replay != nil {
 			bs.quarantine = append(bs.quarantine, replayOutcome(*pd.sub.Replay, pd, bs.now))
@@ -174,6 +179,9 @@ func (p *Pipeline) resolveDevices(ctx context.Context, tx store.Tx, batch []*pen
 func (p *Pipeline) existingEvents(ctx context.Context, tx store.Tx, batch []*pending, bs *batchState) error {
 	var keys []store.EventKey
 	for _, pd := range batch {
+		if a := pd.sub.Alert; a != nil {
+			keys = append(keys, store.EventKey{Source: SourceMonitor, ID: a.ID})
+		}
 		for _, it := range pd.sub.Items {
 			if it.Err == nil && !isPosition(it) {
 				keys = append(keys, store.EventKey{Source: it.Event.Source, ID: it.Event.ID})

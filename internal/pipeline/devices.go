@@ -108,6 +108,8 @@ func ParseDevicePosition(payload []byte, now time.Time, lim canonical.Limits) It
 
 // Positions implements ingest.Sink: one submission, one transaction.
 func (p *Pipeline) Positions(ctx context.Context, input string, ps []ingest.Position) ([]ingest.Result, error) {
+	ctx, end := p.startIntake(ctx, input, len(ps))
+	defer end()
 	now := p.opt.Now()
 	items := make([]Item, len(ps))
 	for i, pos := range ps {

@@ -68,6 +68,8 @@ type Submission struct {
 	Fire *Fire
 	// Outcome, when set, records how a delivery ended (RecordDelivery).
 	Outcome *Outcome
+	// Alert, when set, records an SLA monitor's alert (RecordAlert).
+	Alert *Alert
 	// Register, when set, registers a vehicle's devices in the same
 	// transaction (see RegisterDevices); Items may then be empty.
 	Register *Registration
@@ -133,6 +135,7 @@ type Options struct {
 	Now         func() time.Time // default time.Now
 	Logger      *slog.Logger     // default slog.Default()
 	Metrics     *obs.Metrics     // default: a private registry
+	Tracing     *obs.Tracing     // spans of commits and events; nil: none
 }
 
 func (o Options) withDefaults() Options {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
+
 	"github.com/crossdockhq/crossdock/internal/connector"
 	"github.com/crossdockhq/crossdock/internal/outbox"
 	"github.com/crossdockhq/crossdock/internal/signature"
@@ -72,7 +74,8 @@ func (c *Connector) Name() string { return c.cfg.Name }
 const maxKept = 2 << 10
 
 // Deliver implements connector.Connector: a CloudEvent JSON POST with
-// Idempotency-Key and X-Correlation-ID. 2xx is delivered; 408, 425, 429
+// Idempotency-Key and X-Correlation-ID (and traceparent while the
+// delivery is traced). 2xx is delivered; 408, 425, 429
 // and 5xx are retried (honouring Retry-After); other 4xx are permanent
 // with the answer kept; a connection error is retried.
 func (c *Connector) Deliver(ctx context.Context, d connector.Delivery) (connector.Receipt, error) {
@@ -104,6 +107,9 @@ func (c *Connector) Deliver(ctx context.Context, d connector.Delivery) (connecto
 	if d.CorrelationID != "" {
 		req.Header.Set("X-Correlation-ID", d.CorrelationID)
 	}
+	// traceparent of the delivery's span, when tracing is on, so the
+	// destination joins the event's trace.
+	propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(req.Header))
 	resp, err := c.client.Do(req)
 	if err != nil {
 		return connector.Receipt{}, fmt.Errorf("post %s: %w", c.cfg.Name, err)
