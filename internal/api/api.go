@@ -65,6 +65,7 @@ type Server struct {
 	partners *partnerSet
 	api      huma.API
 	mux      *http.ServeMux
+	rates    rateWindow
 }
 
 // New builds the handler tree.
@@ -122,6 +123,7 @@ func New(opt Options) *Server {
 	s.registerReplay()
 	s.registerCredit()
 	s.registerConnectors()
+	s.registerInsights()
 	for pattern, h := range opt.Pages {
 		s.mux.Handle(pattern, h)
 	}

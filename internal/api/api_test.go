@@ -476,7 +476,11 @@ func TestDescriptionAndSchemas(t *testing.T) {
 	spec := h.get("/api/v1/openapi.json").json(t)
 	paths := spec["paths"].(map[string]any)
 	for _, p := range []string{"/api/v1/events", "/api/v1/shipments", "/api/v1/shipments/{id}", "/api/v1/shipments/{id}/timeline",
-		"/api/v1/tracking/{shipment_id}", "/api/v1/quarantine", "/api/v1/quarantine/{id}/replay", "/api/v1/vehicles/{id}", "/api/v1/schemas/{file}"} {
+		"/api/v1/tracking/{shipment_id}", "/api/v1/quarantine", "/api/v1/quarantine/{id}/replay", "/api/v1/vehicles/{id}", "/api/v1/schemas/{file}",
+		"/api/v1/cases", "/api/v1/cases/{id}/resolve", "/api/v1/invoices", "/api/v1/deliveries", "/api/v1/deliveries/{id}/retry",
+		"/api/v1/partners", "/api/v1/partners/{id}/keys", "/api/v1/partners/{id}/keys/{prefix}", "/api/v1/partners/{id}/edi",
+		"/api/v1/partners/{id}/inbound/{mapping}", "/api/v1/connectors",
+		"/api/v1/insights/operations", "/api/v1/insights/finance", "/api/v1/insights/platform"} {
 		if paths[p] == nil {
 			t.Errorf("OpenAPI description lacks %s", p)
 		}

@@ -143,6 +143,17 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 			a.metrics.RegisterConnector(t.cfg.Name, t.gauges(a.store))
 		}
 	}
+	// The console calls the API in process; the API's handler exists only
+	// once the server that mounts the console is built.
+	var apiHandler http.Handler
+	console := web.NewConsole(web.ConsoleOptions{
+		API:  http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { apiHandler.ServeHTTP(w, r) }),
+		Keys: keys, Logger: log.With("component", "console"),
+	})
+	pages := map[string]http.Handler{"GET /track/{shipment_id}": web.Track(a.store, log.With("component", "web"))}
+	for _, p := range console.Patterns() {
+		pages[p] = console
+	}
 	srv := api.New(api.Options{
 		Store: a.store, Pipeline: a.pipeline, Keys: keys, Metrics: a.metrics, Tracing: a.tracing, Logger: log,
 		Partners: cfg.Partners, Ownership: cfg.Ownership, Mappings: mappings, Billing: rating, RoadFactor: t.RoadFactor,
@@ -152,8 +163,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		Credit:       creditSource(cfg.Connectors, targets, a.store),
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, MaxBatchEvents: cfg.HTTP.MaxBatchEvents, Limits: limits,
 		Ready: a.store.Ping,
-		Pages: map[string]http.Handler{"GET /track/{shipment_id}": web.Track(a.store, log.With("component", "web"))},
+		Pages: pages,
 	})
+	apiHandler = srv.Handler()
 	a.server = &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -163,6 +175,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	a.server.RegisterOnShutdown(console.Close)
 	a.listener, err = net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
 		a.closeStorage(context.Background())

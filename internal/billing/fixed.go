@@ -167,3 +167,7 @@ func format(v int64, scale, minPlaces int) string {
 
 // money writes an amount in cents with exactly two decimal places ("1234.50").
 func money(cents int64) string { return format(cents, centScale, centScale) }
+
+// FormatCents writes an amount in cents as a decimal with exactly two
+// places ("1234.50"), the contract's money format.
+func FormatCents(cents int64) string { return money(cents) }

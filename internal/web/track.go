@@ -28,10 +28,19 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	},
 }).ParseFS(templateFS, "templates/*.html"))
 
+// The tracking page needs no key, so each client address gets a budget:
+// a burst of trackBurst pages, then one per trackEvery.
+const (
+	trackBurst   = 30
+	trackEvery   = 500 * time.Millisecond
+	trackClients = 10000
+)
+
 // Track serves GET /track/{shipment_id} from st. A shipment that does not
 // exist, is not yet visible or has a malformed id gets the same 404 page,
-// so ids cannot be probed.
+// so ids cannot be probed; a client asking too fast gets 429.
 func Track(st store.Store, log *slog.Logger) http.Handler {
+	limits := newClientLimits(trackEvery, trackBurst, trackClients)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
@@ -39,6 +48,12 @@ func Track(st store.Store, log *slog.Logger) http.Handler {
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cache-Control", "no-cache")
 		h.Set("Content-Type", "text/html; charset=utf-8")
+		if !limits.allow(clientAddr(r), time.Now()) {
+			h.Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+			render(w, log, "busy.html", nil)
+			return
+		}
 		id := r.PathValue("shipment_id")
 		page, err := trackingPage(r, st, id)
 		switch {

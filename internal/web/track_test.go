@@ -1,52 +1,23 @@
 package web_test
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/crossdockhq/crossdock/internal/api"
-	"github.com/crossdockhq/crossdock/internal/canonical"
-	"github.com/crossdockhq/crossdock/internal/obs"
-	"github.com/crossdockhq/crossdock/internal/pipeline"
-	"github.com/crossdockhq/crossdock/internal/store/sqlite"
-	"github.com/crossdockhq/crossdock/internal/web"
 )
 
 const adminKey = "test-admin-key-0123456789"
 
-// hub is the API with the tracking page mounted, on an embedded store.
+// hub is the API with the tracking page and the console mounted, on an
+// embedded store.
 func hub(t *testing.T) *httptest.Server {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "crossdock.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := obs.NewMetrics()
-	p := pipeline.New(st, pipeline.Options{Metrics: m, StateCache: 100})
-	keys, err := api.NewKeyRing(adminKey, nil, nil, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.DiscardHandler)
-	s := api.New(api.Options{Store: st, Pipeline: p, Keys: keys, Metrics: m, Logger: log, Limits: canonical.DefaultLimits(), Ready: st.Ping,
-		Pages: map[string]http.Handler{"GET /track/{shipment_id}": web.Track(st, log)}})
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		_ = p.Close(ctx)
-		_ = st.Close()
-	})
-	return srv
+	return newHub(t, hubOptions{}).srv
 }
 
 func post(t *testing.T, srv *httptest.Server, body string) {
@@ -138,5 +109,23 @@ func TestTrackingPageEscapes(t *testing.T) {
 	}
 	if strings.Contains(body, "<img") || !strings.Contains(body, "&lt;img src=x onerror=alert(1)&gt;") {
 		t.Fatalf("the id must be shown escaped: %s", body)
+	}
+}
+
+func TestTrackingPageRateLimit(t *testing.T) {
+	t.Parallel()
+	srv := hub(t)
+	limited := 0
+	for range 60 {
+		code, hdr, _ := get(t, srv, "/track/SHP-NONE")
+		if code == http.StatusTooManyRequests {
+			limited++
+			if hdr.Get("Retry-After") == "" {
+				t.Fatal("429 without Retry-After")
+			}
+		}
+	}
+	if limited == 0 {
+		t.Fatal("60 pages at once from one address were all served")
 	}
 }
