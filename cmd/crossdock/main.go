@@ -1,6 +1,7 @@
 // Command crossdock is the logistics integration hub.
 //
 //	crossdock serve   [-c FILE]   run the hub (embedded SQLite by default)
+//	crossdock demo    [flags]     run the hub with simulated fleet, dispatch, drivers, carrier and ERP
 //	crossdock check   -c FILE     validate a config file
 //	crossdock bench   [flags]     drive a running hub with generated events
 //	crossdock mapping test ...    try a partner's jq mapping on a payload
@@ -32,6 +33,9 @@ const usage = `crossdock — logistics integration hub
 
 Usage:
   crossdock serve   [-c FILE]   run the hub (embedded SQLite under ./crossdock-data by default)
+  crossdock demo    [-speed 60] [-vehicles 12] [-seed 1] [-duration 0]
+                                run the hub with simulated dispatch, fleet, drivers' app, carrier
+                                and ERP on an accelerated clock (data in ./crossdock-data-demo)
   crossdock check   -c FILE     validate a config file; exit 1 naming the bad key
   crossdock bench   [flags]     load-test a running hub over HTTP (crossdock bench -h)
   crossdock mapping test --config FILE --partner P --mapping M < payload.json
@@ -57,6 +61,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		err = serve(args[1:], stderr)
+	case "demo":
+		err = runDemo(args[1:], stdout, stderr)
 	case "check":
 		err = check(args[1:], stdout)
 	case "bench":
