@@ -4,7 +4,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GOBIN       := $(shell $(GO) env GOPATH)/bin
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build run test unit lint fmt vet staticcheck bench fuzz clean
+.PHONY: all build run test unit lint fmt vet staticcheck bench fuzz clean screenshots
 
 all: lint test
 
@@ -15,7 +15,7 @@ run:
 	$(GO) run ./cmd/crossdock serve
 
 # The whole suite: lint, then every test with the race detector. Integration
-# tests run when their service variable is set (CROSSDOCK_TEST_POSTGRES_URL, _MQTT_URL, _NATS_URL, _AMQP_URL, _TRYTON_URL).
+# tests run when their service variable is set (CROSSDOCK_TEST_POSTGRES_URL, _MQTT_URL, _NATS_URL, _AMQP_URL, _TRYTON_URL); the console's browser tests when CROSSDOCK_TEST_CHROMIUM is set or chromium is on PATH.
 test: lint unit
 
 unit:
@@ -50,3 +50,8 @@ fuzz:
 
 clean:
 	rm -rf bin
+
+# The console screenshots of docs/console.md, from a demo run in headless
+# Chromium (about two minutes).
+screenshots:
+	CROSSDOCK_SCREENSHOTS=$(CURDIR)/docs/images $(GO) test -count=1 -timeout 10m -run TestConsoleScreenshots ./cmd/crossdock
