@@ -26,8 +26,12 @@ type InvoiceFilter struct {
 	ShipmentID string
 	CustomerID string
 	Status     string
-	After      string // id cursor: invoices with a greater id
-	Limit      int    // 1..1000
+	// CreatedFrom and CreatedTo bound the invoice's creation: [From, To);
+	// zero for no bound.
+	CreatedFrom time.Time
+	CreatedTo   time.Time
+	After       string // id cursor: invoices with a greater id
+	Limit       int    // 1..1000
 }
 
 // InvoiceStore reads invoices; the writer creates them (Tx.PutInvoices).

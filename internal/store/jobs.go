@@ -55,6 +55,10 @@ type JobStore interface {
 	// DeferJob is RetryJob without counting the attempt: the job did not
 	// run (its destination's circuit is open, its connector paused).
 	DeferJob(ctx context.Context, id, node string, runAt time.Time, lastError string, now time.Time) error
+	// RenewJob extends the lease node holds on a running job to until, so
+	// a long job is not taken over while its node lives; ErrConflict when
+	// node no longer holds it.
+	RenewJob(ctx context.Context, id, node string, until, now time.Time) error
 	// JobStats sums up the jobs of kind whose key starts with keyPrefix.
 	JobStats(ctx context.Context, kind, keyPrefix string) (JobStats, error)
 	// Job reads one job by kind and key; ErrNotFound when absent.

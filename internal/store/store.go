@@ -180,6 +180,7 @@ type Store interface {
 	InvoiceStore
 	JobStore
 	InsightStore
+	ReconcileStore
 
 	// Counts reports row counts for metrics and readiness.
 	Counts(ctx context.Context) (Counts, error)

@@ -72,6 +72,14 @@ func (s *Store) Invoices(ctx context.Context, f store.InvoiceFilter) ([]store.In
 			where = append(where, fmt.Sprintf("%s = $%d", c.col, len(args)))
 		}
 	}
+	if !f.CreatedFrom.IsZero() {
+		args = append(args, store.UnixNanos(f.CreatedFrom))
+		where = append(where, fmt.Sprintf("created_at_ns >= $%d", len(args)))
+	}
+	if !f.CreatedTo.IsZero() {
+		args = append(args, store.UnixNanos(f.CreatedTo))
+		where = append(where, fmt.Sprintf("created_at_ns < $%d", len(args)))
+	}
 	args = append(args, store.PageLimit(f.Limit))
 	rows, err := s.pool.Query(ctx, `SELECT `+invoiceCols+` FROM invoices WHERE `+strings.Join(where, " AND ")+
 		fmt.Sprintf(` ORDER BY id LIMIT $%d`, len(args)), args...)

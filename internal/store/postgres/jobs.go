@@ -143,6 +143,11 @@ func (s *Store) KillJob(ctx context.Context, id, node, lastError string, now tim
 	return s.settle(ctx, "kill", id, node, `state = 'dead', lease_until_ns = 0, last_error = $1, updated_at_ns = $2`, lastError, store.UnixNanos(now))
 }
 
+// RenewJob implements store.JobStore.
+func (s *Store) RenewJob(ctx context.Context, id, node string, until, now time.Time) error {
+	return s.settle(ctx, "renew", id, node, `lease_until_ns = $1, updated_at_ns = $2`, store.UnixNanos(until), store.UnixNanos(now))
+}
+
 // Job implements store.JobStore.
 func (s *Store) Job(ctx context.Context, kind, key string) (store.JobRecord, error) {
 	j, err := scanJob(s.pool.QueryRow(ctx, `SELECT `+jobCols+` FROM jobs WHERE kind = $1 AND key = $2`, kind, key))

@@ -382,7 +382,7 @@ func TestIsRetryable(t *testing.T) {
 	}
 }
 
-var allVersions = []string{"0001_init", "0002_shipment_paging_indexes", "0003_telemetry", "0004_partners", "0005_jobs", "0006_cases", "0007_invoices", "0008_job_groups", "0009_events_type", "0010_job_indexes", "0011_insights"}
+var allVersions = []string{"0001_init", "0002_shipment_paging_indexes", "0003_telemetry", "0004_partners", "0005_jobs", "0006_cases", "0007_invoices", "0008_job_groups", "0009_events_type", "0010_job_indexes", "0011_insights", "0012_reconciliations"}
 
 func versions(t *testing.T, u string) []string {
 	t.Helper()

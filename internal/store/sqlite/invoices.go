@@ -68,6 +68,12 @@ func (s *Store) Invoices(ctx context.Context, f store.InvoiceFilter) ([]store.In
 			where, args = append(where, c.col+" = ?"), append(args, c.v)
 		}
 	}
+	if !f.CreatedFrom.IsZero() {
+		where, args = append(where, "created_at_ns >= ?"), append(args, store.UnixNanos(f.CreatedFrom))
+	}
+	if !f.CreatedTo.IsZero() {
+		where, args = append(where, "created_at_ns < ?"), append(args, store.UnixNanos(f.CreatedTo))
+	}
 	args = append(args, store.PageLimit(f.Limit))
 	return queryAll(ctx, s.r, "invoices", scanInvoice, `SELECT `+invoiceCols+` FROM invoices WHERE `+strings.Join(where, " AND ")+` ORDER BY id LIMIT ?`, args...)
 }

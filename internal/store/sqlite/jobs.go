@@ -246,6 +246,11 @@ func (s *Store) KillJob(ctx context.Context, id, node, lastError string, now tim
 	return s.close(ctx, "kill", id, node, `state = 'dead', lease_until_ns = 0, last_error = ?, updated_at_ns = ?`, lastError, store.UnixNanos(now))
 }
 
+// RenewJob implements store.JobStore.
+func (s *Store) RenewJob(ctx context.Context, id, node string, until, now time.Time) error {
+	return s.settle(ctx, "renew", id, node, `lease_until_ns = ?, updated_at_ns = ?`, store.UnixNanos(until), store.UnixNanos(now))
+}
+
 // Job implements store.JobStore.
 func (s *Store) Job(ctx context.Context, kind, key string) (store.JobRecord, error) {
 	j, err := scanJob(s.r.QueryRowContext(ctx, `SELECT `+jobCols+` FROM jobs WHERE kind = ? AND key = ?`, kind, key))

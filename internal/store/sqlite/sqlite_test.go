@@ -64,7 +64,7 @@ func versions(t *testing.T, db *sql.DB) []string {
 	return vs
 }
 
-var allVersions = []string{"0001_init", "0002_shipments_rowid", "0003_telemetry", "0004_partners", "0005_jobs", "0006_cases", "0007_invoices", "0008_job_groups", "0009_events_type", "0010_job_indexes", "0011_insights"}
+var allVersions = []string{"0001_init", "0002_shipments_rowid", "0003_telemetry", "0004_partners", "0005_jobs", "0006_cases", "0007_invoices", "0008_job_groups", "0009_events_type", "0010_job_indexes", "0011_insights", "0012_reconciliations"}
 
 // Every connection of both pools carries the pragmas; readers are
 // query_only, and the writer pool has one connection.

@@ -122,3 +122,47 @@ func testSequences(t *testing.T, open Opener) {
 		}
 	}
 }
+
+// CreatedFrom and CreatedTo bound the invoices' creation: [From, To).
+func testInvoiceCreatedFilter(t *testing.T, open Opener) {
+	st, _ := open(t)
+	ctx := context.Background()
+	inv := func(id, cust string, created time.Duration) store.InvoiceRecord {
+		return store.InvoiceRecord{ID: id, ShipmentID: "SHP-" + id, CustomerID: cust, Currency: "EUR", Total: "10.00", Status: "ready",
+			Data: []byte(`{}`), CreatedAt: t0.Add(created), UpdatedAt: t0.Add(created)}
+	}
+	write(t, st, func(ctx context.Context, tx store.Tx) error {
+		return tx.PutInvoices(ctx, []store.InvoiceRecord{
+			inv("INV-1", "C1", 0), inv("INV-2", "C2", 1), inv("INV-3", "C1", time.Hour), inv("INV-4", "C1", 2*time.Hour),
+		})
+	})
+	for _, tt := range []struct {
+		name string
+		f    store.InvoiceFilter
+		want []string
+	}{
+		{"no bounds", store.InvoiceFilter{}, []string{"INV-1", "INV-2", "INV-3", "INV-4"}},
+		{"from is inclusive", store.InvoiceFilter{CreatedFrom: t0.Add(1)}, []string{"INV-2", "INV-3", "INV-4"}},
+		{"to is exclusive", store.InvoiceFilter{CreatedTo: t0.Add(time.Hour)}, []string{"INV-1", "INV-2"}},
+		{"both", store.InvoiceFilter{CreatedFrom: t0.Add(1), CreatedTo: t0.Add(2 * time.Hour)}, []string{"INV-2", "INV-3"}},
+		{"to a nanosecond after", store.InvoiceFilter{CreatedFrom: t0, CreatedTo: t0.Add(1)}, []string{"INV-1"}},
+		{"empty period", store.InvoiceFilter{CreatedFrom: t0.Add(time.Hour), CreatedTo: t0.Add(time.Hour)}, nil},
+		{"after every invoice", store.InvoiceFilter{CreatedFrom: t0.Add(2*time.Hour + 1)}, nil},
+		{"with customer", store.InvoiceFilter{CustomerID: "C1", CreatedFrom: t0.Add(1)}, []string{"INV-3", "INV-4"}},
+		{"with cursor and limit", store.InvoiceFilter{CreatedTo: t0.Add(3 * time.Hour), After: "INV-1", Limit: 2}, []string{"INV-2", "INV-3"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			recs, err := st.Invoices(ctx, tt.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, r := range recs {
+				ids = append(ids, r.ID)
+			}
+			if !reflect.DeepEqual(ids, tt.want) {
+				t.Errorf("Invoices(%+v) = %v, want %v", tt.f, ids, tt.want)
+			}
+		})
+	}
+}

@@ -444,3 +444,34 @@ func testSettleJobs(t *testing.T, open Opener) {
 		t.Fatalf("a settled in a batch lets b, its group's next, run: %s", got)
 	}
 }
+
+// testRenewJob: a renewed lease keeps another node from taking the job
+// over until it ends; a node that lost the lease cannot renew it.
+func testRenewJob(t *testing.T, open Opener) {
+	st, _ := open(t)
+	ctx := context.Background()
+	enqueue(t, st, job("reconcile.run", "R1", 0))
+	if got := claimIDs(t, st, 0, "a", "reconcile.run"); len(got) != 1 {
+		t.Fatalf("claimed %v", got)
+	}
+	// The lease ran to t0+1m; renewed to t0+5m at t0+50s.
+	if err := st.RenewJob(ctx, "reconcile.run/R1", "a", t0.Add(5*time.Minute), t0.Add(50*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RenewJob(ctx, "reconcile.run/R1", "b", t0.Add(9*time.Minute), t0.Add(50*time.Second)); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a node without the lease renewed it: %v", err)
+	}
+	if got := claimIDs(t, st, 2*time.Minute, "b", "reconcile.run"); len(got) != 0 {
+		t.Fatalf("taken over while the renewed lease held: %v", got)
+	}
+	j, err := st.Job(ctx, "reconcile.run", "R1")
+	if err != nil || j.LeasedBy != "a" || !j.LeaseUntil.Equal(t0.Add(5*time.Minute)) {
+		t.Fatalf("renewed job %+v %v", j, err)
+	}
+	if got := fmt.Sprint(claimIDs(t, st, 6*time.Minute, "b", "reconcile.run")); got != "[reconcile.run/R1@2]" {
+		t.Fatalf("after the renewed lease ended: %s", got)
+	}
+	if err := st.RenewJob(ctx, "reconcile.run/R1", "a", t0.Add(9*time.Minute), t0.Add(6*time.Minute)); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("the node that lost the lease renewed it: %v", err)
+	}
+}
