@@ -123,3 +123,43 @@ func TemplateRest(t string) (string, error) {
 func ExpandTemplate(t, typ, shipment string) string {
 	return strings.NewReplacer("{type}", typ, "{shipment}", shipment).Replace(t)
 }
+
+// ERPInvoice is what an ERP holds for one of our invoices.
+type ERPInvoice struct {
+	// InvoiceID is our invoice id, as the connector stored it on the ERP's
+	// document (its reference).
+	InvoiceID string
+	// Ref is the ERP's own number or id for the document.
+	Ref string
+	// Total is the document's total, tax included, as a decimal string;
+	// Currency its ISO 4217 code ("" when the ERP does not say).
+	Total    string
+	Currency string
+	// State is the ERP's state of the document (draft, posted, paid, …),
+	// for people; "" when it gives none.
+	State string
+}
+
+// InvoiceLooker is a connector that can say what the ERP holds for our
+// invoices (reconciliation).
+type InvoiceLooker interface {
+	// LookupInvoices returns what the ERP holds for each of ids, by
+	// invoice id; an id the ERP lacks is absent from the map. ids holds at
+	// most LookupBatch ids; the connector asks in as few requests as its
+	// ERP allows. An error means the ERP could not answer for the batch.
+	LookupInvoices(ctx context.Context, ids []string) (map[string]ERPInvoice, error)
+}
+
+// LookupBatch is the most ids one LookupInvoices call is given.
+const LookupBatch = 200
+
+// InvoiceLister is an InvoiceLooker that can also list the ERP's
+// documents carrying a reference that looks like one of ours, so that
+// reconciliation finds what the ERP holds and the hub never issued
+// (unknown_in_hub).
+type InvoiceLister interface {
+	// ListInvoices calls fn with pages of the ERP's customer invoices
+	// created in [from, to) whose reference starts with prefix, until
+	// there are no more or fn returns an error, which it returns.
+	ListInvoices(ctx context.Context, prefix string, from, to time.Time, fn func([]ERPInvoice) error) error
+}

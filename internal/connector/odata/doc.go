@@ -51,4 +51,20 @@
 // definitions at hand hold no customer balance or credit limit. It must
 // not touch the store or the pipeline, and never puts the password or
 // token in an error.
+//
+// # Reconciliation
+//
+// LookupInvoices reads the orders of a batch of our invoice ids with
+// $filter=PurchaseOrderByCustomer eq '…' or …, $expand=to_Item and a
+// $select of the order's number, net value, currency and overall status
+// and its items' TaxAmount, in as few GETs as keep each URL within 6000
+// characters (a batch of 200 ids of 35 characters takes three), and
+// follows SAP's __next links. Total is TotalNetAmount plus the items'
+// TaxAmount: A_SalesOrder has no gross amount, and SAP, not the hub,
+// determines the order's tax. Ref is the SalesOrder; State open, in
+// process or completed (OverallSDProcessStatus A, B, C). ListInvoices
+// pages ($top 200, $skip, ordered by SalesOrder) through the orders whose
+// PurchaseOrderByCustomer starts with the prefix (startswith) and whose
+// CreationDate is in the period; CreationDate is a day, so the period is
+// widened to whole days (UTC).
 package odata

@@ -8,11 +8,14 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -46,6 +49,9 @@ type fakeSAP struct {
 	injections []*injection
 	fetches    int
 	posts      int
+	// pageSize > 0 makes queries answer pages of that many orders with a
+	// __next link (server-driven paging).
+	pageSize   int
 	transcript []string
 	headers    []http.Header
 }
@@ -209,34 +215,193 @@ func (f *fakeSAP) serviceDocument(w http.ResponseWriter, r *http.Request) {
 		"A_SalesOrderHeaderPartner", "A_SalesOrderItemPrElement"}}})
 }
 
-var filterExpr = regexp.MustCompile(`^(\w+) eq '((?:[^']|'')*)'$`)
+// A $filter the fake understands: equalities joined by or
+// (PurchaseOrderByCustomer eq 'x' or …), or terms joined by and, each
+// <field> eq '<value>', startswith(<field>,'<value>') eq true or <field>
+// ge|lt datetime'<yyyy-mm-ddThh:mm:ss>'.
+var (
+	eqTerm     = regexp.MustCompile(`^(\w+) eq '((?:[^']|'')*)'$`)
+	startsTerm = regexp.MustCompile(`^startswith\((\w+),'((?:[^']|'')*)'\) eq true$`)
+	dateTerm   = regexp.MustCompile(`^(\w+) (ge|lt) datetime'(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)'$`)
+)
+
+// maxRequestURI is the longest request line the fake takes, as SAP's ICM
+// refuses longer ones.
+const maxRequestURI = 7000
 
 func (f *fakeSAP) query(w http.ResponseWriter, r *http.Request) {
+	if len(r.URL.RequestURI()) > maxRequestURI {
+		w.WriteHeader(http.StatusRequestURITooLong)
+		_, _ = io.WriteString(w, "414 Request-URI Too Long")
+		return
+	}
 	q := r.URL.Query()
-	results := []any{}
-	m := filterExpr.FindStringSubmatch(q.Get("$filter"))
-	if q.Get("$filter") != "" && m == nil {
+	match, ok := parseFilter(q.Get("$filter"))
+	if !ok {
 		writeError(w, http.StatusBadRequest, "/IWBEP/CM_MGW_RT/022", "Invalid filter expression: '"+q.Get("$filter")+"'")
 		return
 	}
-	for _, o := range f.orders {
-		if m != nil && fmt.Sprint(o[m[1]]) != strings.ReplaceAll(m[2], "''", "'") {
+	var window []map[string]any
+	for _, o := range f.orders { // created in SalesOrder order
+		if match(o) {
+			window = append(window, o)
+		}
+	}
+	skip, _ := strconv.Atoi(q.Get("$skip"))
+	window = window[min(skip, len(window)):]
+	if top, err := strconv.Atoi(q.Get("$top")); err == nil && top < len(window) {
+		window = window[:top]
+	}
+	token, _ := strconv.Atoi(q.Get("$skiptoken"))
+	page := window[min(token, len(window)):]
+	d := map[string]any{}
+	if f.pageSize > 0 && len(page) > f.pageSize {
+		page = page[:f.pageSize]
+		q.Set("$skiptoken", strconv.Itoa(token+f.pageSize))
+		d["__next"] = f.srv.URL + servicePath + "/A_SalesOrder?" + q.Encode()
+	}
+	results := []any{}
+	for _, o := range page {
+		results = append(results, view(f.srv.URL, o, q))
+	}
+	d["results"] = results
+	writeJSON(w, http.StatusOK, map[string]any{"d": d})
+}
+
+// view is order o as a query with $select and $expand answers it.
+func view(base string, o map[string]any, q url.Values) map[string]any {
+	v := map[string]any{"__metadata": metadata(base, o["SalesOrder"].(string))}
+	expand := q.Get("$expand") == "to_Item"
+	var itemProps []string
+	for _, s := range strings.Split(q.Get("$select"), ",") {
+		if p, ok := strings.CutPrefix(s, "to_Item/"); ok {
+			itemProps = append(itemProps, p)
+		} else if s != "" {
+			v[s] = o[s]
+		}
+	}
+	if q.Get("$select") == "" {
+		for k, x := range o {
+			v[k] = x
+		}
+	}
+	if expand {
+		items := []any{}
+		list, _ := o["to_Item"].([]any)
+		for _, it := range list {
+			item, _ := it.(map[string]any)
+			out := map[string]any{}
+			for _, p := range itemProps {
+				out[p] = item[p]
+			}
+			if len(itemProps) == 0 {
+				out = item
+			}
+			items = append(items, out)
+		}
+		v["to_Item"] = map[string]any{"results": items}
+	}
+	return v
+}
+
+// parseFilter reads a $filter the fake understands; ok is false for any
+// other.
+func parseFilter(filter string) (match func(map[string]any) bool, ok bool) {
+	if filter == "" {
+		return func(map[string]any) bool { return true }, true
+	}
+	var terms []func(map[string]any) bool
+	or := splitOutside(filter, " or ")
+	for _, t := range or {
+		m := eqTerm.FindStringSubmatch(t)
+		if m == nil {
+			break
+		}
+		terms = append(terms, func(o map[string]any) bool { return fmt.Sprint(o[m[1]]) == unquote(m[2]) })
+	}
+	if len(or) > 1 {
+		if len(terms) != len(or) {
+			return nil, false
+		}
+		return func(o map[string]any) bool {
+			return slices.ContainsFunc(terms, func(t func(map[string]any) bool) bool { return t(o) })
+		}, true
+	}
+	terms = nil
+	for _, t := range splitOutside(filter, " and ") {
+		if m := eqTerm.FindStringSubmatch(t); m != nil {
+			terms = append(terms, func(o map[string]any) bool { return fmt.Sprint(o[m[1]]) == unquote(m[2]) })
 			continue
 		}
-		v := map[string]any{"__metadata": metadata(f.srv.URL, o["SalesOrder"].(string))}
-		for _, s := range strings.Split(q.Get("$select"), ",") {
-			if s != "" {
-				v[s] = o[s]
-			}
+		if m := startsTerm.FindStringSubmatch(t); m != nil {
+			terms = append(terms, func(o map[string]any) bool { return strings.HasPrefix(fmt.Sprint(o[m[1]]), unquote(m[2])) })
+			continue
 		}
-		if q.Get("$select") == "" {
-			for k, x := range o {
-				v[k] = x
-			}
+		m := dateTerm.FindStringSubmatch(t)
+		if m == nil {
+			return nil, false
 		}
-		results = append(results, v)
+		bound, err := time.Parse("2006-01-02T15:04:05", m[3])
+		if err != nil {
+			return nil, false
+		}
+		terms = append(terms, func(o map[string]any) bool {
+			at := sapTime(o[m[1]])
+			if m[2] == "ge" {
+				return !at.Before(bound)
+			}
+			return at.Before(bound)
+		})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"d": map[string]any{"results": results}})
+	return func(o map[string]any) bool {
+		return !slices.ContainsFunc(terms, func(t func(map[string]any) bool) bool { return !t(o) })
+	}, true
+}
+
+// splitOutside splits s at each sep outside a quoted literal.
+func splitOutside(s, sep string) []string {
+	var out []string
+	quoted, last := false, 0
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '\'':
+			quoted = !quoted
+		case !quoted && strings.HasPrefix(s[i:], sep):
+			out = append(out, s[last:i])
+			last = i + len(sep)
+			i += len(sep) - 1
+		}
+	}
+	return append(out, s[last:])
+}
+
+func unquote(s string) string { return strings.ReplaceAll(s, "''", "'") }
+
+// sapDate is t's day as OData V2 writes an Edm.DateTime: /Date(<ms>)/.
+func sapDate(t time.Time) string {
+	y, m, d := t.UTC().Date()
+	return fmt.Sprintf("/Date(%d)/", time.Date(y, m, d, 0, 0, 0, 0, time.UTC).UnixMilli())
+}
+
+// sapTime reads sapDate's text; zero for anything else.
+func sapTime(v any) time.Time {
+	s, _ := v.(string)
+	ms, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(s, "/Date("), ")/"), 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+// addOrder stores a sales order as if made in SAP, and returns its number.
+func (f *fakeSAP) addOrder(o map[string]any) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.nextID++
+	id := fmt.Sprint(f.nextID)
+	o["SalesOrder"] = id
+	f.orders = append(f.orders, o)
+	return id
 }
 
 func (f *fakeSAP) create(w http.ResponseWriter, r *http.Request, body []byte) {
@@ -293,7 +458,11 @@ func (f *fakeSAP) create(w http.ResponseWriter, r *http.Request, body []byte) {
 			}
 			rate, _ := new(big.Rat).SetString(fmt.Sprint(pe["ConditionRateValue"]))
 			if qty != nil && rate != nil {
-				net.Add(net, new(big.Rat).Mul(qty, rate))
+				itemNet := new(big.Rat).Mul(qty, rate)
+				net.Add(net, itemNet)
+				// SAP's tax determination: 10 % output tax.
+				item["NetAmount"] = itemNet.FloatString(2)
+				item["TaxAmount"] = new(big.Rat).Mul(itemNet, big.NewRat(1, 10)).FloatString(2)
 			}
 		}
 	}
@@ -304,6 +473,7 @@ func (f *fakeSAP) create(w http.ResponseWriter, r *http.Request, body []byte) {
 	f.nextID++
 	id := fmt.Sprint(f.nextID)
 	o["SalesOrder"], o["TotalNetAmount"] = id, net.FloatString(2)
+	o["CreationDate"], o["OverallSDProcessStatus"] = sapDate(time.Now()), "A"
 	f.orders = append(f.orders, o)
 	w.Header().Set("Location", f.srv.URL+servicePath+"/A_SalesOrder('"+id+"')")
 	ans := map[string]any{"__metadata": metadata(f.srv.URL, id)}

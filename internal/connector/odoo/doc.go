@@ -3,7 +3,13 @@
 // API (POST /json/2/<model>/<method>, Authorization: bearer <API key>,
 // X-Odoo-Database) or the legacy JSON-RPC API of Odoo ≤ 18 (POST
 // /jsonrpc: common.login, then object.execute_kw). It also answers a
-// customer's credit from res.partner (connector.CreditLooker).
+// customer's credit from res.partner (connector.CreditLooker), and what
+// Odoo holds for our invoices (connector.InvoiceLister): LookupInvoices
+// is one search_read of out_invoice moves by ref in the batch's ids
+// (ref, name, amount_total as Odoo writes it, state, currency_id's
+// code; the posted move stands for a ref, else a draft, else any);
+// ListInvoices pages (200, offset, ordered by id) through those whose
+// ref is =like the prefix and whose create_date (UTC) is in the period.
 //
 // A delivery finds the customer by res.partner ref = our customer id
 // (creating it when absent), then searches account.move by ref = our

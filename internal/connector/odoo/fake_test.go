@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -87,7 +88,7 @@ var fields = map[string][]string{
 	"res.partner":  {"name", "ref", "is_company", "customer_rank", "active", "email", "credit", "credit_limit", "currency_id"},
 	"res.currency": {"name", "active", "symbol"},
 	"account.move": {"move_type", "partner_id", "currency_id", "ref", "invoice_origin", "invoice_date", "invoice_line_ids",
-		"name", "state", "amount_untaxed", "amount_tax", "amount_total"},
+		"name", "state", "amount_untaxed", "amount_tax", "amount_total", "create_date"},
 }
 
 func newFakeOdoo(t testing.TB) *fakeOdoo {
@@ -372,12 +373,17 @@ func (f *fakeOdoo) run(model, method string, ids []int64, params map[string]any,
 			}
 		}
 		limit, _ := toID(params["limit"])
+		offset, _ := toID(params["offset"])
 		out := []any{}
 		for _, rec := range f.models[model] {
 			if activeTest && rec["active"] == false {
 				continue
 			}
 			if !matches(rec, domain) {
+				continue
+			}
+			if offset > 0 {
+				offset--
 				continue
 			}
 			out = append(out, f.view(model, rec, want))
@@ -501,6 +507,7 @@ func (f *fakeOdoo) build(model string, vals map[string]any) (map[string]any, *od
 		}
 		rec["invoice_line_ids"] = lines
 		rec["name"], rec["state"] = "/", "draft"
+		rec["create_date"] = time.Now().UTC().Format("2006-01-02 15:04:05")
 		rec["amount_untaxed"], rec["amount_tax"], rec["amount_total"] = round2(untaxed), round2(tax), round2(untaxed+tax)
 	}
 	return rec, nil
@@ -582,6 +589,17 @@ func matches(rec map[string]any, domain []any) bool {
 			if !slices.ContainsFunc(vals, func(x any) bool { return fmt.Sprint(x) == v }) {
 				return false
 			}
+		case "=like":
+			pattern, _ := term[2].(string)
+			if !likeMatch(pattern, v) {
+				return false
+			}
+		case ">=", "<":
+			// Datetimes as Odoo writes them sort as text.
+			bound, _ := term[2].(string)
+			if (term[1] == ">=") != (v >= bound) {
+				return false
+			}
 		default:
 			return false
 		}
@@ -643,4 +661,38 @@ func writeRaw(w http.ResponseWriter, in *injection) {
 	}
 	w.WriteHeader(in.status)
 	_, _ = io.WriteString(w, in.raw)
+}
+
+// likeMatch is SQL's like with PostgreSQL's backslash escape.
+func likeMatch(pattern, s string) bool {
+	var re strings.Builder
+	re.WriteString("^")
+	for i := 0; i < len(pattern); i++ {
+		switch ch := pattern[i]; {
+		case ch == '\\' && i+1 < len(pattern):
+			i++
+			re.WriteString(regexp.QuoteMeta(pattern[i : i+1]))
+		case ch == '%':
+			re.WriteString("(?s:.*)")
+		case ch == '_':
+			re.WriteString("(?s:.)")
+		default:
+			re.WriteString(regexp.QuoteMeta(pattern[i : i+1]))
+		}
+	}
+	return regexp.MustCompile(re.String() + "$").MatchString(s)
+}
+
+// addMove stores a customer invoice as if made in Odoo, and returns its
+// id: fields are account.move's, currency_id an id.
+func (f *fakeOdoo) addMove(fields map[string]any) int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.nextID++
+	rec := map[string]any{"move_type": "out_invoice", "id": f.nextID}
+	for k, v := range fields {
+		rec[k] = v
+	}
+	f.models["account.move"] = append(f.models["account.move"], rec)
+	return f.nextID
 }

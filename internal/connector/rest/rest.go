@@ -36,6 +36,14 @@ type Config struct {
 	SigningSecret string
 	// Now is the clock of the signatures; default time.Now.
 	Now func() time.Time
+	// ReconcileURL, when set, makes the connector a
+	// connector.InvoiceLooker: reconciliation GETs this http(s) URL with
+	// {invoice_id} replaced by the invoice id (percent-encoded) and the
+	// headers, credentials and timeout of deliveries. See LookupInvoices.
+	ReconcileURL string
+	// ReconcileJQ, when set, is a jq program picking the total (a string
+	// or a number) out of ReconcileURL's answer; default .total.
+	ReconcileJQ string
 }
 
 // Connector posts each event to Config.URL.
@@ -46,13 +54,19 @@ type Connector struct {
 
 var _ connector.Connector = (*Connector)(nil)
 
-// New checks c and returns the connector.
-func New(c Config) (*Connector, error) {
+// New checks c and returns the connector: a *Connector, or, when
+// c.ReconcileURL is set, a *Reconciling, which also looks invoices up
+// (connector.InvoiceLooker).
+func New(c Config) (connector.Connector, error) {
 	if c.Name == "" {
 		return nil, errors.New("rest: name: required")
 	}
 	if !strings.HasPrefix(c.URL, "http://") && !strings.HasPrefix(c.URL, "https://") {
 		return nil, fmt.Errorf("rest: %s: url: want http:// or https://, got %q", c.Name, c.URL)
+	}
+	pick, err := reconcileConfig(c)
+	if err != nil {
+		return nil, fmt.Errorf("rest: %s: %w", c.Name, err)
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 10 * time.Second
@@ -64,7 +78,11 @@ func New(c Config) (*Connector, error) {
 	if client == nil {
 		client = &http.Client{Timeout: c.Timeout}
 	}
-	return &Connector{cfg: c, client: client}, nil
+	conn := &Connector{cfg: c, client: client}
+	if c.ReconcileURL != "" {
+		return &Reconciling{Connector: conn, pick: pick}, nil
+	}
+	return conn, nil
 }
 
 // Name implements connector.Connector.
@@ -92,14 +110,7 @@ func (c *Connector) Deliver(ctx context.Context, d connector.Delivery) (connecto
 	} else {
 		req.Header.Set("Content-Type", "application/cloudevents+json")
 	}
-	for k, v := range c.cfg.Headers {
-		req.Header.Set(k, v)
-	}
-	if c.cfg.Bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+c.cfg.Bearer)
-	} else if c.cfg.BasicUser != "" {
-		req.SetBasicAuth(c.cfg.BasicUser, c.cfg.BasicPassword)
-	}
+	c.authorize(req)
 	req.Header.Set("Idempotency-Key", d.ID)
 	if c.cfg.SigningSecret != "" {
 		req.Header.Set(signature.Header, signature.Sign(c.cfg.SigningSecret, c.cfg.Now(), body))
@@ -131,6 +142,18 @@ func (c *Connector) Deliver(ctx context.Context, d connector.Delivery) (connecto
 		return connector.Receipt{}, err
 	}
 	return connector.Receipt{}, outbox.Permanent(err)
+}
+
+// authorize sets the configured headers and credentials on req.
+func (c *Connector) authorize(req *http.Request) {
+	for k, v := range c.cfg.Headers {
+		req.Header.Set(k, v)
+	}
+	if c.cfg.Bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+c.cfg.Bearer)
+	} else if c.cfg.BasicUser != "" {
+		req.SetBasicAuth(c.cfg.BasicUser, c.cfg.BasicPassword)
+	}
 }
 
 // reference is the destination's reference for what it created: erp_ref,

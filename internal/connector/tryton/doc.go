@@ -1,7 +1,8 @@
 // Package tryton is the connector kind "tryton": it delivers invoice.ready
 // events to a Tryton 6.0 ERP as posted customer invoices, over trytond's
-// JSON-RPC, and answers customer credit lookups from it
-// (connector.CreditLooker).
+// JSON-RPC, answers customer credit lookups from it
+// (connector.CreditLooker), and says what it holds for our invoices for
+// reconciliation (connector.InvoiceLister).
 //
 // It owns the conversation with one trytond database: the session (one
 // common.db.login shared by concurrent deliveries, made again once when
@@ -80,4 +81,17 @@
 // receivable), its credit_limit_amount when the account_credit_limit module
 // is activated and a limit is set ("" otherwise), and the company's
 // currency.
+//
+// # Reconciliation
+//
+// LookupInvoices reads a batch of our invoice ids with one search_read of
+// account.invoice (company, type out, reference in ids): reference,
+// number, state, total_amount and currency.code (trytond 6.0 reads a
+// dotted field in the same call). Ref is the number, or the record's id
+// while it has none (a draft); when several invoices carry one reference,
+// the posted or paid one stands for it, else a draft or validated one,
+// else a cancelled one. ListInvoices pages (offset and limit, ordered by
+// id, 200 a page) through the customer invoices whose reference is like
+// the prefix (its % and _ escaped) and whose create_date, which trytond
+// keeps in UTC, is in [from, to).
 package tryton

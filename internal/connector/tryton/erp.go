@@ -70,15 +70,21 @@ func (c *Connector) trytonContext(company int64) map[string]any {
 	return map[string]any{"company": company}
 }
 
-// searchRead runs model.search_read(domain, 0, limit, order, fields).
+// searchRead runs model.search_read(domain, 0, limit, order by id, fields).
 func (c *Connector) searchRead(ctx context.Context, company int64, model string, domain []any, limit int, fields ...string) ([]record, error) {
+	return c.searchPage(ctx, company, model, domain, 0, limit, fields...)
+}
+
+// searchPage runs model.search_read(domain, offset, limit, order by id,
+// fields): limit 0 reads every record from offset on.
+func (c *Connector) searchPage(ctx context.Context, company int64, model string, domain []any, offset, limit int, fields ...string) ([]record, error) {
 	var lim any
 	if limit > 0 {
 		lim = limit
 	}
 	var rows []record
 	order := [][]string{{"id", "ASC"}}
-	err := c.rpc.call(ctx, "model."+model+".search_read", &rows, domain, 0, lim, order, fields, c.trytonContext(company))
+	err := c.rpc.call(ctx, "model."+model+".search_read", &rows, domain, offset, lim, order, fields, c.trytonContext(company))
 	return rows, err
 }
 

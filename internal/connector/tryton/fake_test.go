@@ -1,11 +1,16 @@
 package tryton
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -61,6 +66,8 @@ func (f *fake) addParty(customer string, id int64) {
 
 type fakeInvoice struct {
 	ref, state, number string
+	total, currency    string // total_amount and currency.code; "" reads as 0 and no currency
+	created            time.Time
 }
 
 // reply is an answer of the fake: HTTP status (0: 200), a result or a
@@ -249,23 +256,13 @@ func (f *fake) answer(method string, params []json.RawMessage) *reply {
 	case "model.party.address.search_read":
 		return &reply{result: []any{map[string]any{"id": 9, "invoice": true}}}
 	case "model.account.invoice.search_read":
-		if ref, ok := value(params, "reference").(string); ok {
-			var rows []any
-			for id, inv := range f.invoices {
-				if inv.ref == ref {
-					rows = append(rows, map[string]any{"id": id, "state": inv.state, "number": inv.number})
-				}
-			}
-			return &reply{result: rows}
-		}
-		id := int64(value(params, "id").(float64))
-		inv := f.invoices[id]
-		return &reply{result: []any{map[string]any{"id": id, "state": inv.state, "number": inv.number}}}
+		return &reply{result: f.searchInvoices(params)}
 	case "model.account.invoice.create":
 		var vals []map[string]any
 		_ = json.Unmarshal(params[0], &vals)
 		f.nextID++
-		f.invoices[f.nextID] = &fakeInvoice{ref: vals[0]["reference"].(string), state: "draft"}
+		f.invoices[f.nextID] = &fakeInvoice{ref: vals[0]["reference"].(string), state: "draft",
+			total: invoiceTotal(params[0]), currency: "EUR", created: time.Now()}
 		return &reply{result: []int64{f.nextID}}
 	case "model.account.invoice.validate_invoice", "model.account.invoice.post":
 		var ids []int64
@@ -287,8 +284,182 @@ func (f *fake) answer(method string, params []json.RawMessage) *reply {
 // seed stores an invoice of reference ref in state, as if an earlier
 // attempt had made it.
 func (f *fake) seed(ref, state, number string) {
+	f.add(fakeInvoice{ref: ref, state: state, number: number, created: time.Now()})
+}
+
+// add stores inv and returns its id.
+func (f *fake) add(inv fakeInvoice) int64 {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.nextID++
-	f.invoices[f.nextID] = &fakeInvoice{ref: ref, state: state, number: number}
+	f.invoices[f.nextID] = &inv
+	return f.nextID
+}
+
+// searchInvoices is account.invoice.search_read(domain, offset, limit,
+// order, fields) over the held invoices, ordered by id. The domain's terms
+// on id, reference (=, in, like) and create_date (>=, <) filter; the
+// others (company, type) hold for every invoice.
+func (f *fake) searchInvoices(params []json.RawMessage) []any {
+	var domain [][]any
+	var offset int
+	var limit *int
+	var fields []string
+	if len(params) > 4 {
+		_ = json.Unmarshal(params[0], &domain)
+		_ = json.Unmarshal(params[1], &offset)
+		_ = json.Unmarshal(params[2], &limit)
+		_ = json.Unmarshal(params[4], &fields)
+	}
+	ids := slices.Sorted(maps.Keys(f.invoices))
+	rows := []any{}
+	for _, id := range ids {
+		inv := f.invoices[id]
+		if !slices.ContainsFunc(domain, func(term []any) bool { return !inv.matches(id, term) }) {
+			rows = append(rows, inv.row(id, fields))
+		}
+	}
+	rows = rows[min(offset, len(rows)):]
+	if limit != nil && *limit < len(rows) {
+		rows = rows[:*limit]
+	}
+	return rows
+}
+
+// matches reports whether invoice id holds the domain term [field,
+// operator, value].
+func (inv *fakeInvoice) matches(id int64, term []any) bool {
+	if len(term) != 3 {
+		return false
+	}
+	op := term[1]
+	switch term[0] {
+	case "id":
+		return op == "=" && term[2] == float64(id)
+	case "reference":
+		switch op {
+		case "=":
+			return term[2] == inv.ref
+		case "in":
+			list, _ := term[2].([]any)
+			return slices.Contains(list, any(inv.ref))
+		case "like":
+			pattern, _ := term[2].(string)
+			return likeMatch(pattern, inv.ref)
+		}
+		return false
+	case "create_date":
+		at := fakeDatetime(term[2])
+		switch op {
+		case ">=":
+			return !inv.created.Before(at)
+		case "<":
+			return inv.created.Before(at)
+		}
+		return false
+	}
+	return true
+}
+
+// row is the invoice as search_read answers fields of it: "currency.code"
+// under "currency.", total_amount as a Decimal.
+func (inv *fakeInvoice) row(id int64, fields []string) map[string]any {
+	all := map[string]any{"id": id, "reference": inv.ref, "state": inv.state, "number": inv.number,
+		"total_amount": map[string]any{"__class__": "Decimal", "decimal": cmp.Or(inv.total, "0")}}
+	if inv.number == "" {
+		all["number"] = nil
+	}
+	out := map[string]any{"id": id}
+	for _, fl := range fields {
+		if fl == "currency.code" {
+			out["currency."] = map[string]any{"id": 1, "code": inv.currency}
+			continue
+		}
+		if v, ok := all[fl]; ok {
+			out[fl] = v
+		}
+	}
+	if len(fields) == 0 {
+		out = all
+	}
+	return out
+}
+
+// likeMatch is SQL's like with trytond's backslash escape.
+func likeMatch(pattern, s string) bool {
+	var re strings.Builder
+	re.WriteString("^")
+	for i := 0; i < len(pattern); i++ {
+		switch ch := pattern[i]; {
+		case ch == '\\' && i+1 < len(pattern):
+			i++
+			re.WriteString(regexp.QuoteMeta(pattern[i : i+1]))
+		case ch == '%':
+			re.WriteString("(?s:.*)")
+		case ch == '_':
+			re.WriteString("(?s:.)")
+		default:
+			re.WriteString(regexp.QuoteMeta(pattern[i : i+1]))
+		}
+	}
+	return regexp.MustCompile(re.String() + "$").MatchString(s)
+}
+
+// fakeDatetime reads trytond's JSON datetime (naive UTC).
+func fakeDatetime(v any) time.Time {
+	m, _ := v.(map[string]any)
+	n := func(k string) int { f, _ := m[k].(float64); return int(f) }
+	return time.Date(n("year"), time.Month(n("month")), n("day"), n("hour"), n("minute"), n("second"), n("microsecond")*1000, time.UTC)
+}
+
+// invoiceTotal is the total of an account.invoice.create's values: its
+// lines' quantity × unit price and its taxes' amounts.
+func invoiceTotal(raw json.RawMessage) string {
+	type dec struct {
+		Decimal string `json:"decimal"`
+	}
+	var vals []struct {
+		Lines []json.RawMessage `json:"lines"`
+		Taxes []json.RawMessage `json:"taxes"`
+	}
+	_ = json.Unmarshal(raw, &vals)
+	if len(vals) != 1 {
+		return ""
+	}
+	sum := new(big.Rat)
+	each := func(cmds []json.RawMessage, fn func(json.RawMessage)) {
+		for _, c := range cmds {
+			var cmd []json.RawMessage
+			if json.Unmarshal(c, &cmd) != nil || len(cmd) != 2 {
+				continue
+			}
+			var items []json.RawMessage
+			_ = json.Unmarshal(cmd[1], &items)
+			for _, it := range items {
+				fn(it)
+			}
+		}
+	}
+	each(vals[0].Lines, func(it json.RawMessage) {
+		var l struct {
+			Quantity  json.Number `json:"quantity"`
+			UnitPrice dec         `json:"unit_price"`
+		}
+		_ = json.Unmarshal(it, &l)
+		q, _ := new(big.Rat).SetString(l.Quantity.String())
+		p, _ := new(big.Rat).SetString(l.UnitPrice.Decimal)
+		if q != nil && p != nil {
+			sum.Add(sum, new(big.Rat).Mul(q, p))
+		}
+	})
+	each(vals[0].Taxes, func(it json.RawMessage) {
+		var t struct {
+			Amount dec `json:"amount"`
+		}
+		_ = json.Unmarshal(it, &t)
+		if a, ok := new(big.Rat).SetString(t.Amount.Decimal); ok {
+			sum.Add(sum, a)
+		}
+	})
+	return sum.FloatString(2)
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -251,5 +252,125 @@ func TestIntegrationTrytonCredit(t *testing.T) {
 	want.Limit = "5000.00"
 	if got != want {
 		t.Fatalf("with a limit: credit %+v, want %+v", got, want)
+	}
+}
+
+// Three invoices delivered, one never sent and one keyed in Tryton by hand
+// (a draft whose amount was then changed there): a lookup finds the three
+// with Tryton's numbers and our totals, and the draft with its changed
+// total; the listing of the run's prefix finds the four Tryton holds.
+func TestIntegrationTrytonLookupAndList(t *testing.T) {
+	c := newLive(t, liveConfig(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	prefix := "INV-RC-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "-"
+	start := time.Now()
+
+	events := []store.EventRecord{
+		edited(connectortest.Invoice(1000), func(inv map[string]any) { inv["id"] = prefix + "1" }),
+		edited(connectortest.Invoice(1001), func(inv map[string]any) {
+			inv["id"] = prefix + "2"
+			inv["lines"] = []map[string]string{
+				{"code": "fuel_surcharge", "description": "Fuel surcharge", "quantity": "8.125", "unit_price": "5.4500", "amount": "44.28"},
+				{"code": "distance", "description": "Distance", "quantity": "100", "unit_price": "1.23456", "amount": "123.46"},
+			}
+			inv["subtotal"], inv["tax"], inv["total"] = "167.74", "16.77", "184.51"
+		}),
+		edited(connectortest.Invoice(1002), func(inv map[string]any) {
+			inv["id"] = prefix + "3"
+			inv["lines"] = []map[string]string{{"code": "flat", "description": "Flat rate", "quantity": "1", "unit_price": "100.00", "amount": "100.00"}}
+			inv["subtotal"], inv["tax"], inv["total"] = "100.00", "0.00", "100.00"
+		}),
+	}
+	want := map[string]connector.ERPInvoice{}
+	var ids []string
+	for _, e := range events {
+		r, err := c.Deliver(ctx, connectortest.Delivery(e))
+		if err != nil {
+			t.Fatal(err)
+		}
+		inv, err := parseInvoice(e.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[inv.ID] = connector.ERPInvoice{InvoiceID: inv.ID, Ref: r.Ref, Total: inv.Total.String(), Currency: "EUR", State: "posted"}
+		ids = append(ids, inv.ID)
+	}
+
+	got, err := c.LookupInvoices(ctx, append(ids, prefix+"4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Tryton holds %+v", got)
+	if len(got) != len(want) {
+		t.Errorf("found %d invoices, want %d: %+v", len(got), len(want), got)
+	}
+	for id, w := range want {
+		if got[id] != w {
+			t.Errorf("%s: got %+v, want %+v", id, got[id], w)
+		}
+	}
+	if _, ok := got[prefix+"4"]; ok {
+		t.Errorf("%s4 was never sent, yet found", prefix)
+	}
+
+	// Keyed in Tryton by hand, then its fuel surcharge changed there.
+	keyed, err := parseInvoice(edited(connectortest.Invoice(1004), func(inv map[string]any) { inv["id"] = prefix + "5" }).Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := c.defaults(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id5, err := c.createInvoice(ctx, d, keyed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := c.searchRead(ctx, d.company, "account.invoice.line", []any{[]any{"invoice", "=", id5}}, 0, "unit_price")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fuel int64
+	for _, l := range lines {
+		if formatMoney(l.numeric("unit_price")) == "46.33" {
+			fuel = l.id("id")
+		}
+	}
+	if fuel == 0 {
+		t.Fatalf("no line at 46.33 among %v", lines)
+	}
+	if err := c.rpc.call(ctx, "model.account.invoice.line.write", nil, []int64{fuel},
+		map[string]any{"unit_price": decimal("50.00")}, c.trytonContext(d.company)); err != nil {
+		t.Fatal(err)
+	}
+	got, err = c.LookupInvoices(ctx, []string{prefix + "5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tampered := connector.ERPInvoice{InvoiceID: prefix + "5", Ref: strconv.FormatInt(id5, 10), Total: "654.13", Currency: "EUR", State: "draft"}
+	if g := got[prefix+"5"]; g != tampered {
+		t.Errorf("the invoice changed in Tryton: got %+v, want %+v", g, tampered)
+	}
+
+	list := func(from, to time.Time) []string {
+		t.Helper()
+		var refs []string
+		if err := c.ListInvoices(ctx, prefix, from, to, func(page []connector.ERPInvoice) error {
+			for _, e := range page {
+				refs = append(refs, e.InvoiceID)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return refs
+	}
+	c.listPage = 3 // two pages
+	if refs, wantRefs := list(start.Add(-time.Minute), time.Now().Add(time.Minute)), append(ids, prefix+"5"); !slices.Equal(refs, wantRefs) {
+		t.Errorf("listed %v, want %v", refs, wantRefs)
+	}
+	if refs := list(start.Add(-2*time.Hour), start.Add(-time.Hour)); len(refs) != 0 {
+		t.Errorf("listed %v created an hour before the test", refs)
 	}
 }

@@ -19,7 +19,7 @@ import (
 const typeInvoiceReady = "invoice.ready"
 
 // Connector posts customer invoices to one Tryton database and answers
-// credit lookups from it. It is safe for concurrent use.
+// credit and invoice lookups from it. It is safe for concurrent use.
 type Connector struct {
 	cfg Config
 	rpc *rpc
@@ -35,11 +35,14 @@ type Connector struct {
 	// lookups shares one lookup of the defaults, one find-or-create of a
 	// party and one delivery of an invoice between concurrent callers.
 	lookups singleflight.Group
+	// listPage is how many invoices one ListInvoices request reads.
+	listPage int
 }
 
 var (
-	_ connector.Connector    = (*Connector)(nil)
-	_ connector.CreditLooker = (*Connector)(nil)
+	_ connector.Connector     = (*Connector)(nil)
+	_ connector.CreditLooker  = (*Connector)(nil)
+	_ connector.InvoiceLister = (*Connector)(nil)
 )
 
 // New checks cfg and returns the connector. It makes no call: the ERP is
@@ -50,9 +53,10 @@ func New(cfg Config) (*Connector, error) {
 		return nil, err
 	}
 	return &Connector{
-		cfg:     cfg,
-		rpc:     &rpc{url: cfg.URL, user: cfg.Username, password: cfg.Password, timeout: cfg.Timeout, client: cfg.Client},
-		posting: make(chan struct{}, 1),
+		cfg:      cfg,
+		rpc:      &rpc{url: cfg.URL, user: cfg.Username, password: cfg.Password, timeout: cfg.Timeout, client: cfg.Client},
+		posting:  make(chan struct{}, 1),
+		listPage: connector.LookupBatch,
 	}, nil
 }
 
@@ -129,6 +133,10 @@ type erpInvoice struct {
 	Number string
 }
 
+// stateRank orders the states of the invoices carrying one reference: the
+// highest stands for our invoice.
+var stateRank = map[string]int{"posted": 3, "paid": 3, "validated": 2, "draft": 2, "cancelled": 1}
+
 // findInvoice finds the customer invoice whose reference is our invoice id:
 // a posted or paid one first, else a draft or validated one (created, then
 // a crash or a timeout before it was posted), else a cancelled one. Nil
@@ -141,10 +149,9 @@ func (c *Connector) findInvoice(ctx context.Context, company int64, ref string) 
 		return nil, fmt.Errorf("search by reference: %w", err)
 	}
 	var best *erpInvoice
-	rank := map[string]int{"posted": 3, "paid": 3, "validated": 2, "draft": 2, "cancelled": 1}
 	for _, r := range rows {
 		e := erpInvoice{ID: r.id("id"), State: r.text("state"), Number: r.text("number")}
-		if best == nil || rank[e.State] > rank[best.State] {
+		if best == nil || stateRank[e.State] > stateRank[best.State] {
 			best = &e
 		}
 	}
