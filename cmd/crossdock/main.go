@@ -6,6 +6,7 @@
 //	crossdock bench   [flags]     drive a running hub with generated events
 //	crossdock mapping test ...    try a partner's jq mapping on a payload
 //	crossdock replay  [flags]     deliver stored events to a connector again
+//	crossdock reconcile [flags]   check invoices, shipments or fuel and print the findings
 //	crossdock version             print the version
 package main
 
@@ -42,6 +43,8 @@ Usage:
                                 try a partner's jq mapping: prints the canonical events or the error
   crossdock replay  -connector NAME (-from TIME | -shipment ID) [-type T] [-to TIME] [-dry-run]
                                 deliver stored events to a connector again (crossdock replay -h)
+  crossdock reconcile -kind invoices|shipments|fuel -from TIME [-to TIME] [-format table|json|csv]
+                                run a reconciliation on the hub and print its findings (crossdock reconcile -h)
   crossdock version             print the version
 
 Environment (wins over the config file): CROSSDOCK_CONFIG, CROSSDOCK_HTTP_ADDR,
@@ -71,6 +74,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = mappingTest(args[1:], os.Stdin, stdout, stderr)
 	case "replay":
 		err = runReplay(args[1:], stdout, stderr)
+	case "reconcile":
+		err = runReconcile(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "crossdock", buildVersion())
 		return 0

@@ -212,7 +212,17 @@ func parseWhen(v string, now time.Time) (time.Time, error) {
 }
 
 // hubClient calls a running hub's API.
-type hubClient struct{ url, key string }
+type hubClient struct {
+	url, key string
+	cmd      string // the command, for its errors; default replay
+}
+
+func (c hubClient) prefix() string {
+	if c.cmd == "" {
+		return "replay"
+	}
+	return c.cmd
+}
 
 // connectorState is a connector as GET /api/v1/connectors shows it.
 type connectorState struct {
@@ -246,25 +256,25 @@ func (c hubClient) do(ctx context.Context, method, path string, body, out any) e
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.url+path, rd)
 	if err != nil {
-		return fmt.Errorf("replay: %w", err)
+		return fmt.Errorf("%s: %w", c.prefix(), err)
 	}
 	req.Header.Set("Authorization", "Bearer "+c.key)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("replay: %w", err)
+		return fmt.Errorf("%s: %w", c.prefix(), err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if resp.StatusCode/100 != 2 {
 		var p struct{ Detail string }
 		if json.Unmarshal(b, &p) == nil && p.Detail != "" {
-			return fmt.Errorf("replay: %s %s: %d: %s", method, path, resp.StatusCode, p.Detail)
+			return fmt.Errorf("%s: %s %s: %d: %s", c.prefix(), method, path, resp.StatusCode, p.Detail)
 		}
-		return fmt.Errorf("replay: %s %s: %d", method, path, resp.StatusCode)
+		return fmt.Errorf("%s: %s %s: %d", c.prefix(), method, path, resp.StatusCode)
 	}
 	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("replay: %s %s: %w", method, path, err)
+		return fmt.Errorf("%s: %s %s: %w", c.prefix(), method, path, err)
 	}
 	return nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/crossdockhq/crossdock/internal/credit"
 	"github.com/crossdockhq/crossdock/internal/obs"
 	"github.com/crossdockhq/crossdock/internal/pipeline"
+	"github.com/crossdockhq/crossdock/internal/reconcile"
 	"github.com/crossdockhq/crossdock/internal/store"
 )
 
@@ -44,9 +45,13 @@ type Options struct {
 	Credit     *credit.Cache          // ERP credit lookups; nil when no connector answers them
 	// Resumed is told a connector was resumed, to wake the deliveries
 	// its pause put off; nil for none.
-	Resumed        func(ctx context.Context, connector string) error
-	Metrics        *obs.Metrics
-	Tracing        *obs.Tracing // a span per request; nil: none
+	Resumed func(ctx context.Context, connector string) error
+	Metrics *obs.Metrics
+	Tracing *obs.Tracing // a span per request; nil: none
+	// Reconcile starts reconciliation runs; nil leaves the endpoints out.
+	Reconcile *reconcile.Runner
+	// WakeReconcile makes the scheduler look for a new run at once.
+	WakeReconcile  func()
 	Logger         *slog.Logger
 	MaxBodyBytes   int64 // request body limit; default 4 MiB
 	MaxBatchEvents int   // events per POST; default 1000
@@ -124,6 +129,7 @@ func New(opt Options) *Server {
 	s.registerCredit()
 	s.registerConnectors()
 	s.registerInsights()
+	s.registerReconciliations()
 	for pattern, h := range opt.Pages {
 		s.mux.Handle(pattern, h)
 	}
@@ -230,7 +236,7 @@ func (s *Server) authenticate(ctx context.Context, header, scope string) (Princi
 		}
 		return Principal{}, &authError{status: http.StatusUnauthorized, err: err}
 	}
-	if scope != "any" && !p.Has(scope) {
+	if scope != "any" && !p.HasAny(scope) {
 		s.countAuthFailure("scope")
 		return Principal{}, &authError{status: http.StatusForbidden, err: &scopeError{scope}}
 	}
@@ -260,7 +266,12 @@ func (s *Server) authProblem(err error, setHeader func(k, v string)) *Problem {
 
 type scopeError struct{ scope string }
 
-func (e *scopeError) Error() string { return "this API key lacks the " + e.scope + " scope" }
+func (e *scopeError) Error() string {
+	if strings.Contains(e.scope, "|") {
+		return "this API key lacks every one of the scopes " + strings.ReplaceAll(e.scope, "|", ", ") + "; it needs one"
+	}
+	return "this API key lacks the " + e.scope + " scope"
+}
 
 func (s *Server) countRateLimited(partner string) {
 	if s.opt.Metrics != nil {

@@ -40,6 +40,16 @@ type Principal struct {
 // Has reports whether the principal holds scope.
 func (p Principal) Has(scope string) bool { return p.Scopes[scope] }
 
+// HasAny reports whether the key holds one of the scopes a|b|… names.
+func (p Principal) HasAny(scopes string) bool {
+	for s := range strings.SplitSeq(scopes, "|") {
+		if p.Scopes[s] {
+			return true
+		}
+	}
+	return false
+}
+
 // PartnerSource is the source a partner's events are sent under.
 func PartnerSource(id string) string { return pipeline.PartnerSource(id) }
 

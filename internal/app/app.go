@@ -23,6 +23,7 @@ import (
 	"github.com/crossdockhq/crossdock/internal/obs"
 	"github.com/crossdockhq/crossdock/internal/outbox"
 	"github.com/crossdockhq/crossdock/internal/pipeline"
+	"github.com/crossdockhq/crossdock/internal/reconcile"
 	"github.com/crossdockhq/crossdock/internal/shipment"
 	"github.com/crossdockhq/crossdock/internal/store"
 	"github.com/crossdockhq/crossdock/internal/store/postgres"
@@ -47,10 +48,15 @@ type App struct {
 	scheduler *outbox.Scheduler  // runs workflow timers (and, later, deliveries)
 	tracing   *obs.Tracing       // off unless an OTLP endpoint is configured
 	monitors  *monitor.Monitors  // SLA monitors raising alert.raised
-	server    *http.Server
-	listener  net.Listener
-	inputs    []input
-	inputsWG  sync.WaitGroup
+	// reconciler starts and works reconciliation runs on reconcileJobs,
+	// nightly on schedule.
+	reconciler    *reconcile.Runner
+	reconcileJobs *outbox.Scheduler
+	schedule      reconcile.Schedule
+	server        *http.Server
+	listener      net.Listener
+	inputs        []input
+	inputsWG      sync.WaitGroup
 }
 
 // Open opens the store, starts the writer and binds the listen address. It
@@ -126,6 +132,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		Tracing:        a.tracing,
 	})
 	a.openMonitors()
+	a.openReconcile(rating)
 	a.scheduler = outbox.New(a.store, outbox.Options{Logger: log.With("component", "outbox"), Workers: 32})
 	for _, kind := range workflow.TimerKinds {
 		a.scheduler.Handle(kind, func(ctx context.Context, j store.JobRecord) error {
@@ -156,6 +163,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	}
 	srv := api.New(api.Options{
 		Store: a.store, Pipeline: a.pipeline, Keys: keys, Metrics: a.metrics, Tracing: a.tracing, Logger: log,
+		Reconcile: a.reconciler, WakeReconcile: a.reconcileJobs.Wake,
 		Partners: cfg.Partners, Ownership: cfg.Ownership, Mappings: mappings, Billing: rating, RoadFactor: t.RoadFactor,
 		Wake:         a.scheduler.Wake,
 		Connectors:   connectorStatuses(targets),
@@ -283,6 +291,7 @@ func (a *App) Serve(ctx context.Context) error {
 		defer close(jobsDone)
 		a.scheduler.Run(sctx0)
 	}()
+	reconcileDone := a.startReconcile(sctx0)
 	stopMonitors := a.startMonitors()
 	var serveErr error
 	select {
@@ -301,9 +310,11 @@ func (a *App) Serve(ctx context.Context) error {
 	}
 	stopMonitors(sctx) // before the writer stops: an alert in hand commits
 	stopJobs()
-	select {
-	case <-jobsDone:
-	case <-sctx.Done():
+	for _, done := range []<-chan struct{}{jobsDone, reconcileDone} {
+		select {
+		case <-done:
+		case <-sctx.Done():
+		}
 	}
 	a.closeStorage(sctx)
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {

@@ -32,6 +32,7 @@ func newConnector(c config.Connector, log *slog.Logger) (connector.Connector, er
 		}
 		return rest.New(rest.Config{Name: c.Name, URL: c.URL, Headers: c.Headers, Bearer: c.Bearer(), Timeout: c.Timeout.D(),
 			BasicUser: c.Username, BasicPassword: c.Password(),
+			ReconcileURL: c.ReconcileURL, ReconcileJQ: c.ReconcileJQ,
 			SigningSecret: c.Secret()}) // set for the webhook kind
 	case "odoo":
 		return odoo.New(odoo.Config{Name: c.Name, URL: c.URL, Username: c.Username, Password: c.Password(), Timeout: c.Timeout.D(), Options: c.Options})

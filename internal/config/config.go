@@ -32,7 +32,9 @@ type Config struct {
 	Monitors []Monitor `yaml:"monitors"`
 	// Tracing exports OpenTelemetry traces; off by default.
 	Tracing Tracing `yaml:"tracing"`
-	Log     Log     `yaml:"log"`
+	// Reconciliation schedules the nightly reconciliation runs.
+	Reconciliation Reconciliation `yaml:"reconciliation"`
+	Log            Log            `yaml:"log"`
 }
 
 // Telemetry tunes how positions become milestones and how long raw
@@ -261,9 +263,10 @@ func Default() Config {
 		},
 		Billing: Billing{Currency: "EUR", TaxRate: "0", RatingWait: Duration(2 * time.Hour), PODToleranceM: 100, PODOverdue: Duration(4 * time.Hour),
 			InvoicePrefix: "INV"},
-		Monitors: DefaultMonitors(),
-		Tracing:  Tracing{SampleRatio: 1},
-		Log:      Log{Level: "info", Format: "json"},
+		Monitors:       DefaultMonitors(),
+		Tracing:        Tracing{SampleRatio: 1},
+		Reconciliation: DefaultReconciliation(),
+		Log:            Log{Level: "info", Format: "json"},
 	}
 }
 

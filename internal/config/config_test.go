@@ -91,7 +91,8 @@ func TestFullExample(t *testing.T) {
 		Accessorials: map[string]any{"liftgate": "75.00", "detention_per_hour": "60.00", "detention_free_minutes": uint64(120)}}}
 	want.Connectors = []Connector{{Name: "erp", Kind: "rest", URL: "http://127.0.0.1:9900/invoices", Events: []string{"invoice.ready"},
 		Retry:   Retry{MaxAttempts: 10, Initial: Duration(time.Second), Max: Duration(5 * time.Minute)},
-		Headers: map[string]string{"X-Tenant": "eu"}, Timeout: Duration(10 * time.Second), Options: map[string]string{}, Concurrency: 8}}
+		Headers: map[string]string{"X-Tenant": "eu"}, Timeout: Duration(10 * time.Second), Options: map[string]string{}, Concurrency: 8,
+		ReconcileURL: "http://127.0.0.1:9900/invoices/{invoice_id}"}}
 	want.Inputs.NATS = []NATSInput{{Name: "carrier-events", URL: "nats://127.0.0.1:4222", Stream: "CARRIER", Subjects: []string{"carrier.>"},
 		Durable: "crossdock", Partner: "acme-tms", Mapping: "status"}}
 	want.Inputs.AMQP = []AMQPInput{{Name: "erp-orders", URL: "amqp://guest:guest@127.0.0.1:5672/", Queue: "crossdock.orders", Declare: true,
@@ -226,7 +227,10 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		"telemetry.retention", "telemetry.default_radius_m", "telemetry.hysteresis_m", "telemetry.max_speed_kph",
 		"telemetry.fallback_speed_kph", "telemetry.road_factor", "telemetry.delay_margin", "telemetry.temperature_grace",
 		"telemetry.route_deviation_m", "telemetry.route_deviation_for", "inputs.teltonika.idle_timeout",
-		"inputs.teltonika.max_connections", "billing.invoice_prefix", "billing.rating_wait", "billing.pod_overdue", "log.level", "log.format",
+		"inputs.teltonika.max_connections", "billing.invoice_prefix", "billing.rating_wait", "billing.pod_overdue",
+		"reconciliation.schedule", "reconciliation.kinds", "reconciliation.lookback", "reconciliation.stuck_ready_after",
+		"reconciliation.distance_tolerance_km", "reconciliation.distance_tolerance_pct", "reconciliation.fuel_max_station_km",
+		"reconciliation.fuel_outlier_z", "reconciliation.fuel_min_distance_km", "log.level", "log.format",
 	}
 	if !slices.Equal(keys, want) {
 		t.Fatalf("the zero Config:\n got %q\nwant %q", keys, want)

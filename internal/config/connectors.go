@@ -2,11 +2,14 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/itchyny/gojq"
 )
 
 // Connector is an outbound destination: which events it receives and how
@@ -55,6 +58,18 @@ type Connector struct {
 	// SecretEnv names the environment variable holding the webhook
 	// signing secret (kind webhook), at least 16 characters.
 	SecretEnv string `yaml:"secret_env"`
+	// ReconcileURL (rest, webhook) is where reconciliation asks the ERP
+	// behind the destination for one of our invoices: an http(s) URL
+	// holding {invoice_id}, e.g. http://erp/invoices/{invoice_id}. A GET
+	// there, with the connector's headers, credentials and timeout,
+	// answers 404 when the ERP lacks the invoice, else JSON whose total
+	// (or the value reconcile_jq picks) is compared with ours. "" for no
+	// lookups.
+	ReconcileURL string `yaml:"reconcile_url"`
+	// ReconcileJQ, when set, is a jq program picking the total (a string
+	// or a number) out of reconcile_url's answer, e.g. .amounts.gross;
+	// default .total.
+	ReconcileJQ string `yaml:"reconcile_jq"`
 
 	bearer   string // the value of BearerEnv, read by Load
 	secret   string // the value of SecretEnv, read by Load
@@ -217,6 +232,7 @@ func (c Config) validateConnectors(bad func(key, format string, args ...any)) {
 		if k.BearerEnv != "" && k.bearer == "" {
 			bad(p+".bearer_env", "environment variable %s is not set or empty", k.BearerEnv)
 		}
+		k.validateReconcile(p, known, bad)
 		switch {
 		case k.Kind == "webhook" && k.SecretEnv == "":
 			bad(p+".secret_env", "is required for a webhook: the environment variable holding the signing key")
@@ -224,6 +240,57 @@ func (c Config) validateConnectors(bad func(key, format string, args ...any)) {
 			bad(p+".secret_env", "environment variable %s must hold a signing key of at least 16 characters", k.SecretEnv)
 		}
 	}
+}
+
+// reconcileURLKinds are the kinds whose invoices reconcile_url looks up; the
+// ERP kinds look them up themselves.
+var reconcileURLKinds = map[string]bool{"rest": true, "webhook": true}
+
+// validateReconcile checks reconcile_url and reconcile_jq of connector p.
+// Messages do not repeat the URL: it may hold a token.
+func (k Connector) validateReconcile(p string, known bool, bad func(key, format string, args ...any)) {
+	if k.ReconcileURL != "" {
+		u, err := url.Parse(k.ReconcileURL)
+		rest := strings.ReplaceAll(k.ReconcileURL, "{invoice_id}", "")
+		switch {
+		case known && !reconcileURLKinds[k.Kind]:
+			bad(p+".reconcile_url", "a %s connector looks invoices up itself; reconcile_url is for rest and webhook", k.Kind)
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			bad(p+".reconcile_url", "must be an http:// or https:// URL, e.g. http://erp/invoices/{invoice_id}")
+		case u.User != nil:
+			bad(p+".reconcile_url", "must not hold credentials: use bearer_env, username and password_env, or headers")
+		case rest == k.ReconcileURL:
+			bad(p+".reconcile_url", "must hold {invoice_id}, where the invoice id goes, e.g. http://erp/invoices/{invoice_id}")
+		case strings.ContainsAny(rest, "{}"):
+			bad(p+".reconcile_url", "only {invoice_id} is replaced; escape other braces as %%7B and %%7D")
+		}
+	}
+	if k.ReconcileJQ == "" {
+		return
+	}
+	switch {
+	case known && !reconcileURLKinds[k.Kind]:
+		bad(p+".reconcile_jq", "a %s connector looks invoices up itself; reconcile_jq is for rest and webhook", k.Kind)
+	case k.ReconcileURL == "":
+		bad(p+".reconcile_jq", "needs reconcile_url: it picks the total out of that URL's answer")
+	default:
+		if err := compileReconcileJQ(k.ReconcileJQ); err != nil {
+			bad(p+".reconcile_jq", "%v", err)
+		}
+	}
+}
+
+// compileReconcileJQ compiles a reconcile_jq program as the rest connector
+// does: plain jq, no environment.
+func compileReconcileJQ(src string) error {
+	q, err := gojq.Parse(src)
+	if err != nil {
+		return fmt.Errorf("does not parse: %w", err)
+	}
+	if _, err := gojq.Compile(q, gojq.WithEnvironLoader(func() []string { return nil })); err != nil {
+		return fmt.Errorf("does not compile: %w", err)
+	}
+	return nil
 }
 
 // schemeList names URL schemes for an error message; "" is a directory.

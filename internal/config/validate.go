@@ -210,6 +210,7 @@ func (c Config) Validate() error {
 	c.validateBilling(bad)
 	c.validateConnectors(bad)
 	c.validateObservability(bad)
+	c.validateReconciliation(bad)
 
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -130,6 +130,7 @@ func (p *Pipeline) commitBatch(batch []*pending, bs *batchState) error {
 		if pd.sub.Alert != nil {
 			p.alert(pd, bs)
 		}
+		p.derived(pd, bs)
 		if pd.sub.Replay != nil {
 			bs.quarantine = append(bs.quarantine, replayOutcome(*pd.sub.Replay, pd, bs.now))
 		}
@@ -181,6 +182,9 @@ func (p *Pipeline) existingEvents(ctx context.Context, tx store.Tx, batch []*pen
 	for _, pd := range batch {
 		if a := pd.sub.Alert; a != nil {
 			keys = append(keys, store.EventKey{Source: SourceMonitor, ID: a.ID})
+		}
+		for _, d := range pd.sub.Derived {
+			keys = append(keys, d.Key())
 		}
 		for _, it := range pd.sub.Items {
 			if it.Err == nil && !isPosition(it) {

@@ -70,6 +70,10 @@ type Submission struct {
 	Outcome *Outcome
 	// Alert, when set, records an SLA monitor's alert (RecordAlert).
 	Alert *Alert
+	// Derived are events crossdock derives outside the writer (trip
+	// costs): each is appended once by (Source, ID) and delivered to the
+	// connectors subscribed to its type (RecordDerived).
+	Derived []store.EventRecord
 	// Register, when set, registers a vehicle's devices in the same
 	// transaction (see RegisterDevices); Items may then be empty.
 	Register *Registration
@@ -189,8 +193,10 @@ type pending struct {
 	results  []Result
 	err      error // the batch failed: nothing of it is durable
 	refused  error // a registration or resolution was refused (the rest committed)
-	vehicle  *vehicle.State
-	done     chan struct{}
+	// derivedNew counts the Derived events that were new.
+	derivedNew int
+	vehicle    *vehicle.State
+	done       chan struct{}
 }
 
 // New builds a pipeline over st and starts its writer goroutine.
@@ -207,7 +213,7 @@ func New(st store.Store, opt Options) *Pipeline {
 // returns ctx's error: the submission may still commit, and a retry will
 // see its events as duplicates.
 func (p *Pipeline) Submit(ctx context.Context, sub Submission) ([]Result, error) {
-	if len(sub.Items) == 0 && sub.Register == nil && sub.Resolve == nil && sub.Fire == nil && sub.Outcome == nil {
+	if len(sub.Items) == 0 && sub.Register == nil && sub.Resolve == nil && sub.Fire == nil && sub.Outcome == nil && len(sub.Derived) == 0 {
 		return nil, nil
 	}
 	pd, err := p.run1(ctx, sub)

@@ -21,7 +21,8 @@ type InvoiceRecord struct {
 	UpdatedAt  time.Time
 }
 
-// InvoiceFilter selects invoices, oldest first.
+// InvoiceFilter selects invoices in id order (or by creation, see
+// ByCreation).
 type InvoiceFilter struct {
 	ShipmentID string
 	CustomerID string
@@ -31,7 +32,12 @@ type InvoiceFilter struct {
 	CreatedFrom time.Time
 	CreatedTo   time.Time
 	After       string // id cursor: invoices with a greater id
-	Limit       int    // 1..1000
+	// ByCreation orders by (CreatedAt, ID) instead of ID, paged after
+	// (AfterCreated, After): a period's invoices are read as one range of
+	// the creation index, never a sort of all of them per page.
+	ByCreation   bool
+	AfterCreated time.Time
+	Limit        int // 1..1000
 }
 
 // InvoiceStore reads invoices; the writer creates them (Tx.PutInvoices).

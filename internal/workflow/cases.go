@@ -34,21 +34,35 @@ type CodeInfo struct {
 // a driver app invents) blocks billing: an unknown exception is treated as
 // a reason to look before invoicing.
 var Codes = map[string]CodeInfo{
-	CodeMissingSignature:              {true, "Proof of delivery without a signer's name"},
-	CodeLocationMismatch:              {true, "Proof of delivery taken outside the stop's geofence"},
-	CodeShortage:                      {true, "Fewer pieces delivered than ordered"},
-	"damaged":                         {true, "Goods reported damaged at delivery"},
-	"refused":                         {true, "Delivery refused by the consignee"},
-	canonical.ExceptionTemperature:    {true, "Cargo temperature outside the order's range"},
-	canonical.ExceptionRouteDeviation: {false, "Vehicle off its planned route"},
-	"late_arrival":                    {false, "Stop reached after its window"},
-	"pod_overdue":                     {false, "No proof of delivery long after arrival"},
-	"no_rate_card":                    {true, "No rate card matches the customer"},
-	"unpriced_accessorial":            {true, "An accessorial was requested that the rate card does not price"},
+	CodeMissingSignature:                            {true, "Proof of delivery without a signer's name"},
+	CodeLocationMismatch:                            {true, "Proof of delivery taken outside the stop's geofence"},
+	CodeShortage:                                    {true, "Fewer pieces delivered than ordered"},
+	"damaged":                                       {true, "Goods reported damaged at delivery"},
+	"refused":                                       {true, "Delivery refused by the consignee"},
+	canonical.ExceptionTemperature:                  {true, "Cargo temperature outside the order's range"},
+	canonical.ExceptionRouteDeviation:               {false, "Vehicle off its planned route"},
+	"late_arrival":                                  {false, "Stop reached after its window"},
+	"pod_overdue":                                   {false, "No proof of delivery long after arrival"},
+	"no_rate_card":                                  {true, "No rate card matches the customer"},
+	ReconciliationPrefix + "missing_in_erp":         {false, "Reconciliation: a posted invoice the ERP does not hold"},
+	ReconciliationPrefix + "amount_mismatch":        {false, "Reconciliation: the ERP holds the invoice with another amount"},
+	ReconciliationPrefix + "stuck_ready":            {false, "Reconciliation: an invoice ready but not posted for too long"},
+	ReconciliationPrefix + "delivered_not_invoiced": {false, "Reconciliation: delivered, due for billing, but never invoiced"},
+	ReconciliationPrefix + "distance_changed_after_invoice": {false, "Reconciliation: the measured distance moved after invoicing"},
+	ReconciliationPrefix + "duplicate_pod":                  {false, "Reconciliation: a stop with more than one proof of delivery"},
+	ReconciliationPrefix + "inferred_departure":             {false, "Reconciliation: a pickup delivered from without a departure"},
+	"unpriced_accessorial":                                  {true, "An accessorial was requested that the rate card does not price"},
 }
+
+// ReconciliationPrefix starts the codes of the cases reconciliation
+// findings open; they never hold billing.
+const ReconciliationPrefix = "reconciliation_"
 
 // Blocking reports whether an open case with code holds billing.
 func Blocking(code string) bool {
+	if strings.HasPrefix(code, ReconciliationPrefix) {
+		return false
+	}
 	if c, ok := Codes[code]; ok {
 		return c.Blocking
 	}

@@ -65,7 +65,18 @@ func (s *Store) Invoice(ctx context.Context, id string) (store.InvoiceRecord, er
 
 // Invoices implements store.InvoiceStore.
 func (s *Store) Invoices(ctx context.Context, f store.InvoiceFilter) ([]store.InvoiceRecord, error) {
-	where, args := []string{"id > $1"}, []any{f.After}
+	var where []string
+	var args []any
+	order := "id"
+	switch {
+	case !f.ByCreation:
+		where, args = []string{"id > $1"}, []any{f.After}
+	case !f.AfterCreated.IsZero() || f.After != "":
+		where, args = []string{"(created_at_ns, id) > ($1, $2)"}, []any{store.UnixNanos(f.AfterCreated), f.After}
+		order = "created_at_ns, id"
+	default:
+		where, order = []string{"TRUE"}, "created_at_ns, id"
+	}
 	for _, c := range []struct{ col, v string }{{"shipment_id", f.ShipmentID}, {"customer_id", f.CustomerID}, {"status", f.Status}} {
 		if c.v != "" {
 			args = append(args, c.v)
@@ -82,7 +93,7 @@ func (s *Store) Invoices(ctx context.Context, f store.InvoiceFilter) ([]store.In
 	}
 	args = append(args, store.PageLimit(f.Limit))
 	rows, err := s.pool.Query(ctx, `SELECT `+invoiceCols+` FROM invoices WHERE `+strings.Join(where, " AND ")+
-		fmt.Sprintf(` ORDER BY id LIMIT $%d`, len(args)), args...)
+		fmt.Sprintf(` ORDER BY %s LIMIT $%d`, order, len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: invoices: %w", err)
 	}

@@ -62,7 +62,19 @@ func (s *Store) Invoice(ctx context.Context, id string) (store.InvoiceRecord, er
 
 // Invoices implements store.InvoiceStore.
 func (s *Store) Invoices(ctx context.Context, f store.InvoiceFilter) ([]store.InvoiceRecord, error) {
-	where, args := []string{"id > ?"}, []any{f.After}
+	var where []string
+	var args []any
+	order := "id"
+	switch {
+	case !f.ByCreation:
+		where, args = []string{"id > ?"}, []any{f.After}
+	case !f.AfterCreated.IsZero() || f.After != "":
+		at := store.UnixNanos(f.AfterCreated)
+		where, args = []string{"(created_at_ns, id) > (?, ?)"}, []any{at, f.After}
+		order = "created_at_ns, id"
+	default:
+		where, order = []string{"1 = 1"}, "created_at_ns, id"
+	}
 	for _, c := range []struct{ col, v string }{{"shipment_id", f.ShipmentID}, {"customer_id", f.CustomerID}, {"status", f.Status}} {
 		if c.v != "" {
 			where, args = append(where, c.col+" = ?"), append(args, c.v)
@@ -75,7 +87,7 @@ func (s *Store) Invoices(ctx context.Context, f store.InvoiceFilter) ([]store.In
 		where, args = append(where, "created_at_ns < ?"), append(args, store.UnixNanos(f.CreatedTo))
 	}
 	args = append(args, store.PageLimit(f.Limit))
-	return queryAll(ctx, s.r, "invoices", scanInvoice, `SELECT `+invoiceCols+` FROM invoices WHERE `+strings.Join(where, " AND ")+` ORDER BY id LIMIT ?`, args...)
+	return queryAll(ctx, s.r, "invoices", scanInvoice, `SELECT `+invoiceCols+` FROM invoices WHERE `+strings.Join(where, " AND ")+` ORDER BY `+order+` LIMIT ?`, args...)
 }
 
 // SetInvoiceStatus implements store.Tx.

@@ -134,6 +134,7 @@ func testInvoiceCreatedFilter(t *testing.T, open Opener) {
 	write(t, st, func(ctx context.Context, tx store.Tx) error {
 		return tx.PutInvoices(ctx, []store.InvoiceRecord{
 			inv("INV-1", "C1", 0), inv("INV-2", "C2", 1), inv("INV-3", "C1", time.Hour), inv("INV-4", "C1", 2*time.Hour),
+			inv("INV-0", "C3", 0), // created with INV-1: ties go by id
 		})
 	})
 	for _, tt := range []struct {
@@ -141,15 +142,19 @@ func testInvoiceCreatedFilter(t *testing.T, open Opener) {
 		f    store.InvoiceFilter
 		want []string
 	}{
-		{"no bounds", store.InvoiceFilter{}, []string{"INV-1", "INV-2", "INV-3", "INV-4"}},
+		{"no bounds", store.InvoiceFilter{}, []string{"INV-0", "INV-1", "INV-2", "INV-3", "INV-4"}},
 		{"from is inclusive", store.InvoiceFilter{CreatedFrom: t0.Add(1)}, []string{"INV-2", "INV-3", "INV-4"}},
-		{"to is exclusive", store.InvoiceFilter{CreatedTo: t0.Add(time.Hour)}, []string{"INV-1", "INV-2"}},
+		{"to is exclusive", store.InvoiceFilter{CreatedTo: t0.Add(time.Hour)}, []string{"INV-0", "INV-1", "INV-2"}},
 		{"both", store.InvoiceFilter{CreatedFrom: t0.Add(1), CreatedTo: t0.Add(2 * time.Hour)}, []string{"INV-2", "INV-3"}},
-		{"to a nanosecond after", store.InvoiceFilter{CreatedFrom: t0, CreatedTo: t0.Add(1)}, []string{"INV-1"}},
+		{"to a nanosecond after", store.InvoiceFilter{CreatedFrom: t0, CreatedTo: t0.Add(1)}, []string{"INV-0", "INV-1"}},
 		{"empty period", store.InvoiceFilter{CreatedFrom: t0.Add(time.Hour), CreatedTo: t0.Add(time.Hour)}, nil},
 		{"after every invoice", store.InvoiceFilter{CreatedFrom: t0.Add(2*time.Hour + 1)}, nil},
 		{"with customer", store.InvoiceFilter{CustomerID: "C1", CreatedFrom: t0.Add(1)}, []string{"INV-3", "INV-4"}},
 		{"with cursor and limit", store.InvoiceFilter{CreatedTo: t0.Add(3 * time.Hour), After: "INV-1", Limit: 2}, []string{"INV-2", "INV-3"}},
+		{"by creation", store.InvoiceFilter{ByCreation: true, CreatedFrom: t0}, []string{"INV-0", "INV-1", "INV-2", "INV-3", "INV-4"}},
+		{"by creation, after the first", store.InvoiceFilter{ByCreation: true, CreatedFrom: t0, AfterCreated: t0, After: "INV-0"}, []string{"INV-1", "INV-2", "INV-3", "INV-4"}},
+		{"by creation, after a tie", store.InvoiceFilter{ByCreation: true, CreatedFrom: t0, AfterCreated: t0, After: "INV-1", Limit: 2}, []string{"INV-2", "INV-3"}},
+		{"by creation, to", store.InvoiceFilter{ByCreation: true, CreatedTo: t0.Add(time.Hour), AfterCreated: t0.Add(1), After: "INV-2"}, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			recs, err := st.Invoices(ctx, tt.f)
