@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/crossdockhq/crossdock/internal/api"
 )
@@ -25,8 +26,8 @@ func (c *Console) act(scope string, do func(ctx context.Context, cl client, r *h
 			c.refuse(w, r, http.StatusForbidden, "The form did not carry this session's token. Reload the page and try again.")
 			return
 		}
-		if !s.principal.Has(scope) {
-			c.refuse(w, r, http.StatusForbidden, "Your key lacks the "+scope+" scope this action needs.")
+		if !s.principal.HasAny(scope) {
+			c.refuse(w, r, http.StatusForbidden, "Your key lacks the "+strings.ReplaceAll(scope, "|", " or ")+" scope this action needs.")
 			return
 		}
 		msg, err := do(r.Context(), c.client(s), r)
@@ -87,5 +88,38 @@ func (c *Console) replayQuarantine(w http.ResponseWriter, r *http.Request) {
 			return "", err
 		}
 		return fmt.Sprintf("Quarantine item %s replayed: %s.", id, out.State), nil
+	})(w, r)
+}
+
+func (c *Console) startReconciliation(w http.ResponseWriter, r *http.Request) {
+	c.act(api.ScopeFinance+"|"+api.ScopeOps, func(ctx context.Context, cl client, r *http.Request) (string, error) {
+		from, err := time.Parse(time.DateOnly, r.PostFormValue("from"))
+		if err != nil {
+			return "", errors.New("give the first day of the period as a date")
+		}
+		to, err := time.Parse(time.DateOnly, r.PostFormValue("to"))
+		if err != nil {
+			return "", errors.New("give the last day of the period as a date")
+		}
+		body := api.ReconciliationRequest{Kind: r.PostFormValue("kind"), From: from, To: to.AddDate(0, 0, 1)}
+		var out api.ReconciliationStarted
+		if err := cl.post(ctx, "/api/v1/reconciliations", body, &out); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("Reconciliation of %s from %s to %s started (run %s).", body.Kind, from.Format(time.DateOnly), to.Format(time.DateOnly), out.ID), nil
+	})(w, r)
+}
+
+func (c *Console) redeliverFinding(w http.ResponseWriter, r *http.Request) {
+	c.act(api.ScopeFinance+"|"+api.ScopeOps, func(ctx context.Context, cl client, r *http.Request) (string, error) {
+		var out api.Redelivered
+		path := "/api/v1/reconciliations/" + url.PathEscape(r.PathValue("run")) + "/findings/" + url.PathEscape(r.PathValue("id")) + "/redeliver"
+		if err := cl.post(ctx, path, nil, &out); err != nil {
+			return "", err
+		}
+		if !out.Queued {
+			return fmt.Sprintf("Invoice %s is already on its way to %s.", out.InvoiceID, out.Connector), nil
+		}
+		return fmt.Sprintf("Invoice %s queued for delivery to %s again.", out.InvoiceID, out.Connector), nil
 	})(w, r)
 }

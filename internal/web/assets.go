@@ -33,6 +33,7 @@ var consolePages = template.Must(template.New("").Funcs(template.FuncMap{
 		}
 		return itoa(int(d.Hours()/24)) + " days ago"
 	},
+	"day": func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
 	"at": func(t any) string {
 		switch x := t.(type) {
 		case time.Time:

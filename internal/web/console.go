@@ -58,6 +58,7 @@ var views = []view{
 	{"finance", "Finance", "/console/finance", api.ScopeFinance},
 	{"support", "Support", "/console/support", api.ScopeRead},
 	{"platform", "Platform", "/console/platform", api.ScopeAdmin},
+	{"reconcile", "Reconciliation", "/console/reconcile", api.ScopeFinance + "|" + api.ScopeOps},
 }
 
 // Limits of the login form: a client address gets loginBurst failed
@@ -105,6 +106,8 @@ func NewConsole(opt ConsoleOptions) *Console {
 	c.mux.HandleFunc("POST /console/cases/{id}/resolve", c.resolveCase)
 	c.mux.HandleFunc("POST /console/deliveries/{id}/retry", c.retryDelivery)
 	c.mux.HandleFunc("POST /console/quarantine/{id}/replay", c.replayQuarantine)
+	c.mux.HandleFunc("POST /console/reconciliations", c.startReconciliation)
+	c.mux.HandleFunc("POST /console/reconciliations/{run}/findings/{id}/redeliver", c.redeliverFinding)
 	return c
 }
 
@@ -159,7 +162,7 @@ type shell struct {
 func (c *Console) shellFor(s *session, title, active string) shell {
 	sh := shell{Title: title, Active: active, User: s.principal.Name, CSRF: s.csrf}
 	for _, v := range views {
-		if s.principal.Has(v.Scope) {
+		if s.principal.HasAny(v.Scope) {
 			sh.Views = append(sh.Views, v)
 		}
 	}
@@ -195,7 +198,7 @@ func (c *Console) root(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, v := range views {
-		if s.principal.Has(v.Scope) {
+		if s.principal.HasAny(v.Scope) {
 			http.Redirect(w, r, v.Path, http.StatusSeeOther)
 			return
 		}
@@ -289,11 +292,14 @@ func (c *Console) dashboard(v view) http.HandlerFunc {
 			needSession(w, r)
 			return
 		}
-		if !s.principal.Has(v.Scope) {
+		if !s.principal.HasAny(v.Scope) {
 			c.forbidden(w, s, v)
 			return
 		}
 		params := url.Values{}
+		if run := r.URL.Query().Get("run"); run != "" && v.Name == "reconcile" && len(run) <= 64 {
+			params.Set("id", run)
+		}
 		if q := strings.TrimSpace(r.URL.Query().Get("q")); q != "" && v.Name == "support" {
 			found, err := c.findShipment(r.Context(), c.client(s), q)
 			if err == nil && found {
@@ -311,6 +317,10 @@ func (c *Console) dashboard(v view) http.HandlerFunc {
 		sh.Back = v.Path
 		if v.Name != "support" {
 			sh.Stream = "/console/stream?view=" + v.Name
+			if id := params.Get("id"); id != "" {
+				sh.Stream += "&id=" + url.QueryEscape(id)
+				sh.Back += "?run=" + url.QueryEscape(id)
+			}
 		}
 		c.page(w, r, sh, v.Name, data, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/crossdockhq/crossdock/internal/api"
@@ -40,6 +41,25 @@ type platformData struct {
 	Dead []api.Delivery
 	// Held is the newest page of quarantine (Quarantine counts it all).
 	Held []api.QuarantineItem
+}
+
+// reconcileData is the reconciliation view: recent runs, one run's
+// findings, and the form that starts a run.
+type reconcileData struct {
+	Runs []api.ReconciliationView
+	// Run is the run shown: the one asked for, else the newest; nil when
+	// there is none.
+	Run *api.ReconciliationView
+	// More is true when the run has more findings than shown.
+	More     bool
+	Codes    []codeCount
+	From, To string // the form's default period: the last 7 days
+}
+
+// codeCount is a run's findings of one code.
+type codeCount struct {
+	Code  string
+	Count int64
 }
 
 // supportData is the support view: a search and recent shipments.
@@ -107,6 +127,8 @@ func (c *Console) load(ctx context.Context, cl client, name string, q url.Values
 		}
 		d.Dead, d.Held = dead.Items, qs.Items
 		return d, nil
+	case "reconcile":
+		return c.loadReconcile(ctx, cl, q.Get("id"))
 	case "support":
 		d := supportData{Query: q.Get("q")}
 		list := url.Values{"limit": {"50"}}
@@ -215,4 +237,38 @@ func compact(raw json.RawMessage) string {
 		out += k + "=" + s
 	}
 	return out
+}
+
+// findingsShown is how many findings of a run the console lists.
+const findingsShown = 200
+
+func (c *Console) loadReconcile(ctx context.Context, cl client, runID string) (reconcileData, error) {
+	now := c.opt.Now().UTC()
+	d := reconcileData{From: now.AddDate(0, 0, -7).Format(time.DateOnly), To: now.Format(time.DateOnly)}
+	var runs api.ReconciliationList
+	if err := cl.get(ctx, "/api/v1/reconciliations", url.Values{"limit": {"20"}}, &runs); err != nil {
+		return d, forbid(err)
+	}
+	d.Runs = runs.Items
+	if runID == "" && len(d.Runs) > 0 {
+		runID = d.Runs[0].ID
+	}
+	if runID == "" {
+		return d, nil
+	}
+	var run api.ReconciliationView
+	if err := cl.get(ctx, "/api/v1/reconciliations/"+url.PathEscape(runID), url.Values{"limit": {strconv.Itoa(findingsShown)}}, &run); err != nil {
+		return d, forbid(err)
+	}
+	d.Run, d.More = &run, run.NextCursor != nil
+	for code, n := range run.Counts {
+		d.Codes = append(d.Codes, codeCount{code, n})
+	}
+	slices.SortFunc(d.Codes, func(a, b codeCount) int {
+		if a.Count != b.Count {
+			return int(b.Count - a.Count)
+		}
+		return strings.Compare(a.Code, b.Code)
+	})
+	return d, nil
 }

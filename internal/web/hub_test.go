@@ -17,6 +17,7 @@ import (
 	"github.com/crossdockhq/crossdock/internal/config"
 	"github.com/crossdockhq/crossdock/internal/obs"
 	"github.com/crossdockhq/crossdock/internal/pipeline"
+	"github.com/crossdockhq/crossdock/internal/reconcile"
 	"github.com/crossdockhq/crossdock/internal/store/sqlite"
 	"github.com/crossdockhq/crossdock/internal/web"
 )
@@ -35,6 +36,8 @@ type hubOptions struct {
 type testHub struct {
 	srv     *httptest.Server
 	console *web.Console
+	st      *sqlite.Store
+	rec     *reconcile.Runner
 }
 
 // clock is a settable time for session expiry.
@@ -86,7 +89,9 @@ func newHub(t *testing.T, o hubOptions) testHub {
 	for _, pat := range console.Patterns() {
 		pages[pat] = console
 	}
-	s := api.New(api.Options{Store: st, Pipeline: p, Keys: keys, Metrics: m, Logger: log, Limits: canonical.DefaultLimits(), Ready: st.Ping, Pages: pages})
+	rec := reconcile.New(reconcile.Options{Store: st, Cases: p, Now: o.now})
+	s := api.New(api.Options{Store: st, Pipeline: p, Keys: keys, Metrics: m, Logger: log, Limits: canonical.DefaultLimits(), Ready: st.Ping, Pages: pages,
+		Reconcile: rec})
 	apiHandler = s.Handler()
 	srv := httptest.NewUnstartedServer(apiHandler)
 	srv.Config.RegisterOnShutdown(console.Close)
@@ -97,5 +102,5 @@ func newHub(t *testing.T, o hubOptions) testHub {
 		_ = p.Close(ctx)
 		_ = st.Close()
 	})
-	return testHub{srv: srv, console: console}
+	return testHub{srv: srv, console: console, st: st, rec: rec}
 }

@@ -15,10 +15,11 @@ import (
 // panels are the live parts of each view, in page order; each is a
 // template of that name and an element with sse-swap of that name.
 var panels = map[string][]string{
-	"ops":      {"ops-status", "ops-late", "ops-cases", "ops-map"},
-	"finance":  {"fin-invoices", "fin-revenue", "fin-lists"},
-	"platform": {"plat-pipeline", "plat-connectors", "plat-dead", "plat-quarantine"},
-	"shipment": {"sh-head", "sh-timeline"},
+	"ops":       {"ops-status", "ops-late", "ops-cases", "ops-map"},
+	"finance":   {"fin-invoices", "fin-revenue", "fin-lists"},
+	"platform":  {"plat-pipeline", "plat-connectors", "plat-dead", "plat-quarantine"},
+	"shipment":  {"sh-head", "sh-timeline"},
+	"reconcile": {"rec-runs", "rec-run"},
 }
 
 // panelCtx is what a panel template sees.
@@ -54,14 +55,17 @@ func (c *Console) stream(w http.ResponseWriter, r *http.Request) {
 			scope = v.Scope
 		}
 	}
-	if !s.principal.Has(scope) {
+	if !s.principal.HasAny(scope) {
 		http.Error(w, "this key lacks the "+scope+" scope", http.StatusForbidden)
 		return
 	}
 	params := url.Values{"id": {q.Get("id")}, "cid": {q.Get("cid")}}
 	back := "/console/" + name
-	if name == "shipment" {
+	switch {
+	case name == "shipment":
 		back = "/console/shipments/" + url.PathEscape(q.Get("id"))
+	case name == "reconcile" && q.Get("id") != "":
+		back += "?run=" + url.QueryEscape(q.Get("id"))
 	}
 
 	ctx, cancel := context.WithCancel(r.Context())
