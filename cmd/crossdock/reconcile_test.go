@@ -109,10 +109,32 @@ reconciliation:
   stuck_ready_after: 2s
 `
 	if billing {
-		c += billingConfig
+		c += billingConfig + fuelCardPartner
 	}
 	return c
 }
+
+// fuelCardPartner imports a fuel-card provider's CSV transactions as
+// fuel.purchased events.
+const fuelCardPartner = `partners:
+  - id: fuelcard
+    name: Fuel card provider
+    files:
+      - name: transactions
+        jq: |
+          {type: "fuel.purchased", id: .txn, subject: .truck, time: .time,
+           data: {liters: .liters, amount: .amount, currency: .currency, station: .station, lat: .lat, lon: .lon}}
+        columns:
+          - {name: txn, header: Transaction, required: true}
+          - {name: truck, header: Vehicle, required: true}
+          - {name: time, header: Booked, type: time, layout: "2006-01-02T15:04:05Z07:00", required: true}
+          - {name: liters, header: Litres, type: number, required: true}
+          - {name: amount, header: Amount, type: decimal, required: true}
+          - {name: currency, header: Currency, required: true}
+          - {name: station, header: Station}
+          - {name: lat, header: Lat, type: number}
+          - {name: lon, header: Lon, type: number}
+`
 
 // apiFinding is a finding as the API shows it.
 type apiFinding struct {
@@ -308,10 +330,18 @@ func TestReconciliation(t *testing.T) {
 
 	// Fuel: a purchase 220 km from where the truck was, and one beside it.
 	post(pos("TRK-F", now.Add(-40*time.Minute), 8.0), pos("TRK-F", now.Add(-30*time.Minute), 8.01), pos("TRK-F", now.Add(-20*time.Minute), 8.02))
-	post(
-		event("fuel-1", "fuel.purchased", "TRK-F", now.Add(-30*time.Minute), `{"liters":310.5,"amount":"512.33","currency":"EUR","lat":48.14,"lon":11.58,"station":"Munich Nord"}`),
-		event("fuel-2", "fuel.purchased", "TRK-F", now.Add(-21*time.Minute), `{"liters":50,"amount":"82.50","currency":"EUR","lat":50.0,"lon":8.02,"station":"Frankfurt West"}`),
-	)
+	// The fuel-card provider's export, through its CSV file mapping.
+	var key struct{ Key string }
+	if err := json.Unmarshal(mustDo(t, h, http.MethodPost, "/api/v1/partners/fuelcard/keys", "", http.StatusCreated), &key); err != nil {
+		t.Fatal(err)
+	}
+	csv := "Transaction,Vehicle,Booked,Litres,Amount,Currency,Station,Lat,Lon\n" +
+		"fuel-1,TRK-F," + now.Add(-30*time.Minute).Format(time.RFC3339) + ",310.5,512.33,EUR,Munich Nord,48.14,11.58\n" +
+		"fuel-2,TRK-F," + now.Add(-21*time.Minute).Format(time.RFC3339) + ",50,82.50,EUR,Frankfurt West,50.0,8.02\n"
+	status, b, err := h.DoAs(t.Context(), key.Key, http.MethodPost, "/api/v1/partners/fuelcard/files/transactions", "text/csv", []byte(csv))
+	if err != nil || status != http.StatusAccepted || !strings.Contains(string(b), `"accepted":2`) {
+		t.Fatalf("fuel card file: %d %v %s", status, err, b)
+	}
 	_, fs = runRec(t, h, "fuel", from, to)
 	if got := codesOf(fs); !slices.Equal(got, []string{"fuel_far_from_vehicle TRK-F"}) || !strings.Contains(fs[0].Detail, "Munich Nord") {
 		t.Fatalf("fuel findings %q (%+v), want fuel_far_from_vehicle TRK-F for Munich Nord", got, fs)
