@@ -203,4 +203,18 @@ func TestIntegrationTrytonOutageAndKill9(t *testing.T) {
 	if b, err := strconv.ParseFloat(credit.Balance, 64); err != nil || b <= 0 {
 		t.Fatalf("CUST-1 owes the posted invoices: balance %q", credit.Balance)
 	}
+	// Reconciled against Tryton — one batched lookup, and a listing of the
+	// documents under this run's prefix — the hub and the ERP agree.
+	now := time.Now().UTC()
+	if _, fs := runRec(t, h, "invoices", now.Add(-time.Hour), now.Add(time.Hour)); len(fs) != 0 {
+		t.Fatalf("reconciliation against Tryton found %+v", fs)
+	}
+	var runs struct{ Items []struct{ Checked int } }
+	h.GetJSON("/api/v1/reconciliations?kind=invoices", &runs)
+	if len(runs.Items) != 1 || runs.Items[0].Checked != n {
+		t.Fatalf("runs %+v, want one that checked %d invoices", runs.Items, n)
+	}
+	if want := fmt.Sprintf(`"looked_up":%d,"listed":%d`, n, n); !strings.Contains(h.Logs(), want) {
+		t.Fatalf("the run did not look up and list the %d invoices in Tryton (%s): %s", n, want, h.Logs())
+	}
 }

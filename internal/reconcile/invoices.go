@@ -53,6 +53,7 @@ func (r *Runner) checkInvoices(ctx context.Context, w *writer) error {
 				return fmt.Errorf("look invoices up in %s: %w", name, err)
 			}
 			held[name] = got
+			w.lookedUp += int64(len(ids))
 		}
 		for _, inv := range page {
 			for _, fd := range invoiceFindings(inv, names, held, now, r.opt.StuckAfter) {
@@ -144,6 +145,7 @@ func invoiceFindings(inv store.InvoiceRecord, names []string, held map[string]ma
 func (r *Runner) unknownInHub(ctx context.Context, w *writer, name string, l connector.InvoiceLister) error {
 	prefix := r.opt.InvoicePrefix + "-"
 	err := l.ListInvoices(ctx, prefix, w.run.From, w.run.To, func(page []connector.ERPInvoice) error {
+		w.listed += int64(len(page))
 		for _, e := range page {
 			_, err := r.opt.Store.Invoice(ctx, e.InvoiceID)
 			if err == nil {

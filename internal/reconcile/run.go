@@ -241,7 +241,8 @@ func (r *Runner) Handle(ctx context.Context, job store.JobRecord) error {
 	if _, err := r.opt.Store.FinishReconciliation(ctx, run.ID, status, msg, w.checked, r.opt.Now().UTC()); err != nil {
 		return fmt.Errorf("reconcile: finish run %s: %w", run.ID, err)
 	}
-	log.InfoContext(ctx, "reconciliation finished", "status", status, "checked", w.checked, "findings", w.found, "err", msg)
+	log.InfoContext(ctx, "reconciliation finished", "status", status, "checked", w.checked, "findings", w.found,
+		"looked_up", w.lookedUp, "listed", w.listed, "err", msg)
 	return nil
 }
 
@@ -294,6 +295,9 @@ type writer struct {
 	pending []Finding
 	checked int64
 	found   int64
+	// lookedUp and listed count the invoices looked up in the ERPs and
+	// the ERP documents listed, for the log.
+	lookedUp, listed int64
 }
 
 // flushEvery is how many findings are stored at once.
