@@ -293,6 +293,15 @@ func TestReconciliation(t *testing.T) {
 		t.Fatalf("the second run opened another case: %+v", cases.Items)
 	}
 
+	metrics := string(mustDo(t, h, http.MethodGet, "/metrics", "", http.StatusOK))
+	for _, want := range []string{`crossdock_reconciliation_runs_total{kind="invoices",status="done"} 2`,
+		`crossdock_reconciliation_findings_total{code="amount_mismatch",kind="invoices"} 2`,
+		`crossdock_reconciliation_findings_total{code="missing_in_erp",kind="invoices"} 1`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+
 	// Shipments: two PODs for one stop; a pickup without departure; a
 	// device that uploads its buffered positions after the invoice.
 	post(trip("SHP-R5", now.Add(-2*time.Hour))...)

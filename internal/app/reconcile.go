@@ -39,8 +39,9 @@ func (a *App) openReconcile(rating *billing.Engine) {
 			MaxStationKm: cfg.FuelMaxStationKm, OutlierZ: cfg.FuelOutlierZ, MinDistanceKm: cfg.FuelMinDistanceKm,
 			MaxSpeedKph: a.cfg.Telemetry.MaxSpeedKph,
 		},
-		Lease:  reconcileLease,
-		Logger: a.log.With("component", "reconcile"),
+		Lease:   reconcileLease,
+		Metrics: a.metrics,
+		Logger:  a.log.With("component", "reconcile"),
 	})
 	a.schedule = reconcile.Schedule{Next: cfg.Next, Kinds: cfg.Kinds, Lookback: cfg.Lookback.D()}
 	a.reconcileJobs = outbox.New(a.store, outbox.Options{

@@ -65,6 +65,12 @@ type Metrics struct {
 	// MonitorEvaluations counts SLA monitor evaluations by monitor and
 	// result (ok, firing, error).
 	MonitorEvaluations *prometheus.CounterVec
+	// ReconcileRuns counts finished reconciliation runs by kind and status
+	// (done, failed); ReconcileSeconds times them by kind.
+	ReconcileRuns    *prometheus.CounterVec
+	ReconcileSeconds *prometheus.HistogramVec
+	// ReconcileFindings counts new findings by kind and code.
+	ReconcileFindings *prometheus.CounterVec
 }
 
 // ConnectorGauges reads one connector's state for a scrape.
@@ -204,11 +210,24 @@ func NewMetrics() *Metrics {
 		MonitorEvaluations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "crossdock_monitor_evaluations_total", Help: "SLA monitor evaluations by monitor and result (ok, firing, error).",
 		}, []string{"monitor", "result"}),
+		ReconcileRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "crossdock_reconciliation_runs_total", Help: "Reconciliation runs finished, by kind and status (done, failed).",
+		}, []string{"kind", "status"}),
+		ReconcileSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "crossdock_reconciliation_seconds", Help: "Time a reconciliation run took to work, by kind.",
+			Buckets: []float64{.1, .5, 1, 5, 10, 30, 60, 300, 1800},
+		}, []string{"kind"}),
+		ReconcileFindings: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "crossdock_reconciliation_findings_total", Help: "Reconciliation findings stored, by kind and code (a run worked again counts none twice).",
+		}, []string{"kind", "code"}),
 		TelemetryEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "crossdock_telemetry_events_total", Help: "Events derived from telemetry, by type and code.",
 		}, []string{"type", "code"}),
 	}
 	f(m.EventsTotal)
+	f(m.ReconcileRuns)
+	f(m.ReconcileSeconds)
+	f(m.ReconcileFindings)
 	f(m.IngestSeconds)
 	f(m.WriterBatchSize)
 	f(m.WriterQueueDepth)

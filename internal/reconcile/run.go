@@ -15,6 +15,7 @@ import (
 
 	"github.com/crossdockhq/crossdock/internal/billing"
 	"github.com/crossdockhq/crossdock/internal/connector"
+	"github.com/crossdockhq/crossdock/internal/obs"
 	"github.com/crossdockhq/crossdock/internal/store"
 	"github.com/crossdockhq/crossdock/internal/workflow"
 )
@@ -92,6 +93,8 @@ type Options struct {
 	Lease  time.Duration
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Metrics counts runs and findings; nil for none.
+	Metrics *obs.Metrics
 }
 
 func (o Options) withDefaults() Options {
@@ -215,6 +218,7 @@ func (r *Runner) Handle(ctx context.Context, job store.JobRecord) error {
 	defer cancel(nil)
 	defer r.keepLease(ctx, job, cancel, log)()
 	w := &writer{r: r, run: run, log: log}
+	began := time.Now()
 	var checkErr error
 	switch run.Kind {
 	case KindInvoices:
@@ -240,6 +244,10 @@ func (r *Runner) Handle(ctx context.Context, job store.JobRecord) error {
 	}
 	if _, err := r.opt.Store.FinishReconciliation(ctx, run.ID, status, msg, w.checked, r.opt.Now().UTC()); err != nil {
 		return fmt.Errorf("reconcile: finish run %s: %w", run.ID, err)
+	}
+	if m := r.opt.Metrics; m != nil {
+		m.ReconcileRuns.WithLabelValues(run.Kind, status).Inc()
+		m.ReconcileSeconds.WithLabelValues(run.Kind).Observe(time.Since(began).Seconds())
 	}
 	log.InfoContext(ctx, "reconciliation finished", "status", status, "checked", w.checked, "findings", w.found,
 		"looked_up", w.lookedUp, "listed", w.listed, "err", msg)
@@ -336,6 +344,11 @@ func (w *writer) flush(ctx context.Context) error {
 		return fmt.Errorf("store findings: %w", err)
 	}
 	w.found += int64(len(added))
+	if m := w.r.opt.Metrics; m != nil {
+		for _, a := range added {
+			m.ReconcileFindings.WithLabelValues(w.run.Kind, a.Code).Inc()
+		}
+	}
 	byID := make(map[string]Finding, len(w.pending))
 	for _, f := range w.pending {
 		byID[findingID(f)] = f
