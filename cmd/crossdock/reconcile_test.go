@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/crossdockhq/crossdock/internal/hubtest"
+	"github.com/crossdockhq/crossdock/internal/store/postgres/pgtest"
 )
 
 // ledger is an ERP behind a rest connector with a reconcile_url: it books
@@ -188,8 +189,18 @@ func codesOf(fs []apiFinding) []string {
 // those, open non-blocking cases, and that a finding can be acted on.
 func TestReconciliation(t *testing.T) {
 	t.Parallel()
+	reconciliation(t, "")
+}
+
+func TestIntegrationReconciliationPostgres(t *testing.T) {
+	u := pgtest.FreshSchema(t, "PostgreSQL reconciliation test")
+	t.Parallel()
+	reconciliation(t, u)
+}
+
+func reconciliation(t *testing.T, databaseURL string) {
 	erp, srv := newLedger(t)
-	h := hubtest.Start(t, hubtest.Options{Config: reconcileConfig(srv.URL, false)})
+	h := hubtest.Start(t, hubtest.Options{Config: reconcileConfig(srv.URL, false), DatabaseURL: databaseURL})
 	now := time.Now().UTC().Truncate(time.Second)
 	order := func(id, s2 string) string {
 		return fmt.Sprintf(`{"order_id":"SO-%s","customer_id":"CUST-1","stops":[`+
