@@ -228,12 +228,28 @@ func amount(v any, what string) (string, error) {
 	if decimalText.MatchString(s) {
 		return s, nil
 	}
-	if _, isNumber := v.(json.Number); isNumber {
+	if _, isNumber := v.(json.Number); isNumber && smallExponent(s) {
 		if r, ok := new(big.Rat).SetString(s); ok {
 			return exact(r), nil
 		}
 	}
 	return "", fmt.Errorf("%s %q is not a decimal", what, bound(s, 40))
+}
+
+// maxExponent bounds the exponent of a number written with one: a total
+// has no business beyond it, and 1e-1000000 would take a long time to
+// write out.
+const maxExponent = 40
+
+// smallExponent reports whether number text s has no exponent or one of
+// at most maxExponent either way.
+func smallExponent(s string) bool {
+	i := strings.IndexAny(s, "eE")
+	if i < 0 {
+		return true
+	}
+	e, err := strconv.Atoi(strings.TrimPrefix(s[i+1:], "+"))
+	return err == nil && e >= -maxExponent && e <= maxExponent
 }
 
 // exact writes r, a decimal, with as many places as it needs.

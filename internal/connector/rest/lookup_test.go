@@ -282,3 +282,19 @@ func TestNewReconciling(t *testing.T) {
 		}
 	}
 }
+
+// FuzzReadAnswer: whatever an ERP answers, reading it ends quickly with
+// a decimal total or an error, never a panic.
+func FuzzReadAnswer(f *testing.F) {
+	for _, s := range []string{`{"total":"12.50","currency":"EUR","number":"ERP-1"}`, `{"total":12.5}`, `{"total":1e-3}`,
+		`{"total":1e-1000000}`, `{"total":1E+99999999}`, `{"total":null}`, `[]`, `"x"`, `{"total":{"a":1}}`, `{"total":"-0.00"}`} {
+		f.Add([]byte(s))
+	}
+	r := &Reconciling{}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		e, err := r.read(context.Background(), body)
+		if err == nil && !decimalText.MatchString(e.Total) {
+			t.Fatalf("total %q of %q is not decimal text", e.Total, body)
+		}
+	})
+}
