@@ -53,11 +53,7 @@ func (s *Store) ReplayJobs(ctx context.Context, jobs []store.JobRecord) (int, er
 	defer func() { _ = tx.Rollback(ctx) }()
 	b := &pgx.Batch{}
 	for _, j := range jobs {
-		b.Queue(`INSERT INTO jobs (`+jobCols+`) VALUES ($1, $2, $3, $4, $5, 'pending', 0, 0, '', '', $6, $7, $8, $9)
-			ON CONFLICT (kind, key) DO UPDATE SET run_at_ns = excluded.run_at_ns, updated_at_ns = excluded.updated_at_ns,
-			state = 'pending', attempts = 0, lease_until_ns = 0, leased_by = '', last_error = ''
-			WHERE jobs.state IN ('done', 'dead')`,
-			j.ID, j.Kind, j.Key, string(j.Payload), store.UnixNanos(j.RunAt), j.CorrelationID, store.UnixNanos(j.CreatedAt), store.UnixNanos(j.UpdatedAt), j.Group)
+		b.Queue(replayJobSQL, replayJobArgs(j)...)
 	}
 	br := tx.SendBatch(ctx, b)
 	queued := 0
@@ -308,4 +304,18 @@ func (t *tx) FinishJob(ctx context.Context, id, node, state, lastError string, n
 		return fmt.Errorf("postgres: finish job %s: %w", id, err)
 	}
 	return nil
+}
+
+// replayJobSQL inserts a job, or puts a done or dead one with its (kind,
+// key) back to pending with attempts from zero; a pending or running one
+// is left as it is. Its arguments are replayJobArgs.
+const replayJobSQL = `INSERT INTO jobs (` + jobCols + `) VALUES ($1, $2, $3, $4, $5, 'pending', 0, 0, '', '', $6, $7, $8, $9)
+	ON CONFLICT (kind, key) DO UPDATE SET run_at_ns = excluded.run_at_ns, updated_at_ns = excluded.updated_at_ns,
+	state = 'pending', attempts = 0, lease_until_ns = 0, leased_by = '', last_error = ''
+	WHERE jobs.state IN ('done', 'dead')`
+
+// replayJobArgs are replayJobSQL's arguments for j.
+func replayJobArgs(j store.JobRecord) []any {
+	return []any{j.ID, j.Kind, j.Key, string(j.Payload), store.UnixNanos(j.RunAt), j.CorrelationID,
+		store.UnixNanos(j.CreatedAt), store.UnixNanos(j.UpdatedAt), j.Group}
 }

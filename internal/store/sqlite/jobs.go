@@ -335,11 +335,7 @@ func (s *Store) ReplayJobs(ctx context.Context, jobs []store.JobRecord) (int, er
 	defer func() { _ = tx.Rollback() }()
 	queued, touched := 0, map[string]bool{}
 	for _, j := range jobs {
-		res, err := tx.ExecContext(ctx, `INSERT INTO jobs (`+jobCols+`) VALUES (?, ?, ?, ?, ?, 'pending', 0, 0, '', '', ?, ?, ?, ?)
-			ON CONFLICT (kind, key) DO UPDATE SET run_at_ns = excluded.run_at_ns, updated_at_ns = excluded.updated_at_ns,
-			state = 'pending', attempts = 0, lease_until_ns = 0, leased_by = '', last_error = ''
-			WHERE jobs.state IN ('done', 'dead')`,
-			j.ID, j.Kind, j.Key, string(j.Payload), store.UnixNanos(j.RunAt), j.CorrelationID, store.UnixNanos(j.CreatedAt), store.UnixNanos(j.UpdatedAt), j.Group)
+		res, err := tx.ExecContext(ctx, replayJobSQL, replayJobArgs(j)...)
 		if err != nil {
 			return 0, fmt.Errorf("sqlite: replay %s %s: %w", j.Kind, j.Key, err)
 		}
@@ -451,4 +447,18 @@ func (t *tx) FinishJob(ctx context.Context, id, node, state, lastError string, n
 		return fmt.Errorf("sqlite: finish job %s: %w", id, err)
 	}
 	return nil
+}
+
+// replayJobSQL inserts a job, or puts a done or dead one with its (kind,
+// key) back to pending with attempts from zero; a pending or running one
+// is left as it is. Its arguments are replayJobArgs.
+const replayJobSQL = `INSERT INTO jobs (` + jobCols + `) VALUES (?, ?, ?, ?, ?, 'pending', 0, 0, '', '', ?, ?, ?, ?)
+	ON CONFLICT (kind, key) DO UPDATE SET run_at_ns = excluded.run_at_ns, updated_at_ns = excluded.updated_at_ns,
+	state = 'pending', attempts = 0, lease_until_ns = 0, leased_by = '', last_error = ''
+	WHERE jobs.state IN ('done', 'dead')`
+
+// replayJobArgs are replayJobSQL's arguments for j.
+func replayJobArgs(j store.JobRecord) []any {
+	return []any{j.ID, j.Kind, j.Key, string(j.Payload), store.UnixNanos(j.RunAt), j.CorrelationID,
+		store.UnixNanos(j.CreatedAt), store.UnixNanos(j.UpdatedAt), j.Group}
 }

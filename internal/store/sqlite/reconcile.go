@@ -57,12 +57,7 @@ func (s *Store) CreateReconciliation(ctx context.Context, run store.Reconciliati
 		if err != nil || n == 0 {
 			return err // n == 0: the run exists; nothing to do
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO jobs (`+jobCols+`) VALUES (?, ?, ?, ?, ?, 'pending', 0, 0, '', '', ?, ?, ?, ?)
-			ON CONFLICT (kind, key) DO UPDATE SET run_at_ns = excluded.run_at_ns, updated_at_ns = excluded.updated_at_ns,
-			state = 'pending', attempts = 0, lease_until_ns = 0, leased_by = '', last_error = ''
-			WHERE jobs.state IN ('done', 'dead')`,
-			job.ID, job.Kind, job.Key, string(job.Payload), store.UnixNanos(job.RunAt), job.CorrelationID,
-			store.UnixNanos(job.CreatedAt), store.UnixNanos(job.UpdatedAt), job.Group); err != nil {
+		if _, err := tx.ExecContext(ctx, replayJobSQL, replayJobArgs(job)...); err != nil {
 			return fmt.Errorf("job %s %s: %w", job.Kind, job.Key, err)
 		}
 		if err := fixHeads(ctx, tx, job.Group); err != nil {
