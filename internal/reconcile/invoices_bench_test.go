@@ -172,3 +172,51 @@ func BenchmarkReconcileInvoices(b *testing.B) {
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "invoices/s")
 	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
 }
+
+// listingERP is memERP that also lists the documents carrying our
+// reference: the fixture's invoices plus one the hub never issued.
+type listingERP struct {
+	memERP
+	n      int
+	prefix string
+}
+
+func (e *listingERP) ListInvoices(_ context.Context, prefix string, _, _ time.Time, fn func([]connector.ERPInvoice) error) error {
+	e.prefix = prefix
+	page := []connector.ERPInvoice{{InvoiceID: "INV-2026-900001", Ref: "ERP-X", Total: "77.00", Currency: "EUR", State: "posted"}}
+	for i := range e.n {
+		page = append(page, connector.ERPInvoice{InvoiceID: fmt.Sprintf("INV-2026-%06d", i+1)})
+		if len(page) == 100 {
+			if err := fn(page); err != nil {
+				return err
+			}
+			page = nil
+		}
+	}
+	return fn(page)
+}
+
+func TestInvoicesRunFindsUnknownInHub(t *testing.T) {
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	st, _ := invoiceFixture(t, 1500, now)
+	erp := &listingERP{n: 1500}
+	ctx := context.Background()
+	r := New(Options{Store: st, Lookups: map[string]connector.InvoiceLooker{"erp": erp}, Now: func() time.Time { return now }})
+	run, _, err := r.Start(ctx, Request{Kind: KindInvoices, From: now.Add(-25 * time.Hour), To: now, Trigger: TriggerAPI})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Handle(ctx, store.JobRecord{Key: run.ID}); err != nil {
+		t.Fatal(err)
+	}
+	fs, err := st.Findings(ctx, store.FindingFilter{RunID: run.ID, Code: CodeUnknownInHub, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) != 1 || fs[0].InvoiceID != "INV-2026-900001" || fs[0].ShipmentID != "" || !strings.Contains(fs[0].Detail, "never issued") {
+		t.Fatalf("unknown_in_hub findings %+v, want INV-2026-900001 alone", fs)
+	}
+	if erp.prefix != "INV-" {
+		t.Errorf("listed with prefix %q, want the hub's INV-", erp.prefix)
+	}
+}
