@@ -14,6 +14,7 @@ import (
 
 	"github.com/crossdockhq/crossdock/internal/api"
 	"github.com/crossdockhq/crossdock/internal/pipeline"
+	"github.com/crossdockhq/crossdock/internal/reconcile"
 	"github.com/crossdockhq/crossdock/internal/shipment"
 )
 
@@ -25,6 +26,8 @@ type opsData struct {
 	api.OperationsInsight
 	Status []bar
 	Map    *fleetMap
+	// Reconciled is the newest run of each kind.
+	Reconciled []api.ReconciliationView
 }
 
 // financeData is the finance dashboard.
@@ -33,6 +36,8 @@ type financeData struct {
 	Failed  []pipeline.Invoice
 	Ready   []pipeline.Invoice
 	Revenue *columnChart
+	// Reconciled is the newest run of each kind.
+	Reconciled []api.ReconciliationView
 }
 
 // platformData is the platform dashboard.
@@ -96,6 +101,7 @@ func (c *Console) load(ctx context.Context, cl client, name string, q url.Values
 		}
 		d.Status = statusBars(d.Shipments)
 		d.Map = drawFleet(d.Vehicles)
+		d.Reconciled = latestRuns(ctx, cl)
 		return d, nil
 	case "finance":
 		var d financeData
@@ -111,6 +117,7 @@ func (c *Console) load(ctx context.Context, cl client, name string, q url.Values
 		}
 		d.Failed, d.Ready = failed.Items, ready.Items
 		d.Revenue = drawRevenue(d.FinanceInsight.Revenue, d.At)
+		d.Reconciled = latestRuns(ctx, cl)
 		return d, nil
 	case "platform":
 		var d platformData
@@ -235,6 +242,23 @@ func compact(raw json.RawMessage) string {
 			out += "  "
 		}
 		out += k + "=" + s
+	}
+	return out
+}
+
+// latestRuns is the newest reconciliation run of each kind, in the
+// order of reconcile.Kinds; none when the hub runs none or the key may
+// not see them (the dashboard shows the rest all the same).
+func latestRuns(ctx context.Context, cl client) []api.ReconciliationView {
+	var runs api.ReconciliationList
+	if err := cl.get(ctx, "/api/v1/reconciliations", url.Values{"limit": {"50"}}, &runs); err != nil {
+		return nil
+	}
+	var out []api.ReconciliationView
+	for _, kind := range reconcile.Kinds {
+		if i := slices.IndexFunc(runs.Items, func(r api.ReconciliationView) bool { return r.Kind == kind }); i >= 0 {
+			out = append(out, runs.Items[i])
+		}
 	}
 	return out
 }

@@ -82,6 +82,10 @@ func TestConsoleReconciliation(t *testing.T) {
 			t.Errorf("finished run lacks %q: %s", want, v.body)
 		}
 	}
+	// The finance dashboard shows the newest run of each kind.
+	if fin := b.get("/console/finance"); !strings.Contains(fin.body, `id="fin-reconcile"`) || !strings.Contains(fin.body, `<span class="tag done">done</span></td><td class="n bad">1</td>`) {
+		t.Errorf("finance dashboard lacks the run: %s", fin.body)
+	}
 	// Deliver again: this hub has no connector receiving invoice.ready,
 	// which the API says and the console shows.
 	m := regexp.MustCompile(`action="(/console/reconciliations/[^"]+/redeliver)"`).FindStringSubmatch(v.body)

@@ -15,8 +15,8 @@ import (
 // panels are the live parts of each view, in page order; each is a
 // template of that name and an element with sse-swap of that name.
 var panels = map[string][]string{
-	"ops":       {"ops-status", "ops-late", "ops-cases", "ops-map"},
-	"finance":   {"fin-invoices", "fin-revenue", "fin-lists"},
+	"ops":       {"ops-status", "ops-late", "ops-cases", "ops-map", "ops-reconcile"},
+	"finance":   {"fin-invoices", "fin-revenue", "fin-lists", "fin-reconcile"},
 	"platform":  {"plat-pipeline", "plat-connectors", "plat-dead", "plat-quarantine"},
 	"shipment":  {"sh-head", "sh-timeline"},
 	"reconcile": {"rec-runs", "rec-run"},
