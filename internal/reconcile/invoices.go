@@ -91,6 +91,7 @@ func invoiceFindings(inv store.InvoiceRecord, names []string, held map[string]ma
 			d["connector"] = conn
 		}
 		maps.Copy(d, data)
+		maps.DeleteFunc(d, func(_ string, v any) bool { return v == "" }) // what the ERP did not say
 		return Finding{Code: code, ShipmentID: inv.ShipmentID, InvoiceID: inv.ID, Key: conn, Detail: detail, Data: d, At: inv.CreatedAt}
 	}
 	if inv.Status == invoiceReady {

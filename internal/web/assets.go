@@ -33,7 +33,13 @@ var consolePages = template.Must(template.New("").Funcs(template.FuncMap{
 		}
 		return itoa(int(d.Hours()/24)) + " days ago"
 	},
-	"day": func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
+	"period": period,
+	"count": func(n int64, one, many string) string {
+		if n == 1 {
+			return "1 " + one
+		}
+		return strconv.FormatInt(n, 10) + " " + many
+	},
 	"at": func(t any) string {
 		switch x := t.(type) {
 		case time.Time:
@@ -99,4 +105,22 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // trim1 writes f with one decimal, without a trailing ".0".
 func trim1(f float64) string {
 	return strings.TrimSuffix(strconv.FormatFloat(f, 'f', 1, 64), ".0")
+}
+
+// period shows [from, to) for people: whole days as dates ("27 Nov –
+// 3 Dec 2026", the last day included), anything else to the minute.
+func period(from, to time.Time) string {
+	from, to = from.UTC(), to.UTC()
+	midnight := func(t time.Time) bool { return t.Equal(t.Truncate(24 * time.Hour)) }
+	if midnight(from) && midnight(to) {
+		last := to.AddDate(0, 0, -1)
+		if last.Equal(from) {
+			return from.Format("2 Jan 2006")
+		}
+		return from.Format("2 Jan") + " – " + last.Format("2 Jan 2006")
+	}
+	if from.YearDay() == to.YearDay() && from.Year() == to.Year() {
+		return from.Format("2 Jan 15:04") + " – " + to.Format("15:04")
+	}
+	return from.Format("2 Jan 15:04") + " – " + to.Format("2 Jan 15:04")
 }

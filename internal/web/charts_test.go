@@ -2,6 +2,7 @@ package web
 
 import (
 	"testing"
+	"time"
 
 	"github.com/crossdockhq/crossdock/internal/api"
 )
@@ -44,5 +45,23 @@ func TestDrawFleet(t *testing.T) {
 	}
 	if drawFleet(nil) != nil {
 		t.Error("no positions drew a map")
+	}
+}
+
+func TestPeriod(t *testing.T) {
+	d := func(day, h, m int) time.Time { return time.Date(2026, 12, day, h, m, 0, 0, time.UTC) }
+	tests := []struct {
+		from, to time.Time
+		want     string
+	}{
+		{d(1, 0, 0), d(2, 0, 0), "1 Dec 2026"},
+		{d(1, 0, 0), d(8, 0, 0), "1 Dec – 7 Dec 2026"},
+		{d(4, 16, 41), d(4, 16, 46), "4 Dec 16:41 – 16:46"},
+		{d(2, 8, 0), d(3, 12, 0), "2 Dec 08:00 – 3 Dec 12:00"},
+	}
+	for _, tt := range tests {
+		if got := period(tt.from, tt.to); got != tt.want {
+			t.Errorf("period(%s, %s) = %q, want %q", tt.from, tt.to, got, tt.want)
+		}
 	}
 }
