@@ -52,6 +52,7 @@ clean:
 	rm -rf bin
 
 # The console screenshots of docs/console.md, from a demo run in headless
-# Chromium (about two minutes).
+# Chromium (about four minutes: the demo runs until its finance clerk has
+# reconciled at simulated noon).
 screenshots:
 	CROSSDOCK_SCREENSHOTS=$(CURDIR)/docs/images $(GO) test -count=1 -timeout 10m -run TestConsoleScreenshots ./cmd/crossdock

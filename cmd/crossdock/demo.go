@@ -34,21 +34,29 @@ const (
 )
 
 // demoConfig is the hub's configuration in the demo: the carrier partner,
-// the ERP connector pointed at the fake ERP, and the rate cards.
+// the ERP connector pointed at the fake ERP (which it also looks invoices
+// up in to reconcile them), no nightly reconciliation (the simulators'
+// finance clerk starts the runs), and the rate cards. Its arguments are
+// the data directory, the carrier and the ERP's URL.
 const demoConfig = `# Written by crossdock demo on every start (edits are lost): the hub's
 # configuration while the simulators run. See docs/demo.md.
 store:
-  data_dir: %q
+  data_dir: %[1]q
 partners:
-  - id: %s
+  - id: %[2]s
     name: Northline Carrier
 connectors:
   - name: erp
     kind: rest
-    url: %s/invoices
+    url: %[3]s/invoices
+    reconcile_url: %[3]s/invoices/{invoice_id}
     events: [invoice.ready]
     timeout: 5s
     retry: {max_attempts: 30, initial: 1s, max: 20s}
+reconciliation:
+  # The nightly schedule runs on the wall clock, which means nothing to the
+  # simulated day; the finance clerk starts the demo's runs.
+  schedule: "off"
 billing:
   currency: EUR
   tax_rate: "0.21"
@@ -164,11 +172,12 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	serveErr := a.Serve(ctx)
 	stopSim()
 	simErr := <-simDone
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = erpServer.Shutdown(sctx)
+	// Nothing calls the ERP once the hub has stopped. Close, not Shutdown:
+	// a connection the hub's reconciliation lookups opened but never used
+	// would hold Shutdown for 5 s.
+	_ = erpServer.Close()
 	s := erp.Stats()
-	log.Info("demo stopped", "erp_invoices", s.Received, "erp_duplicates", s.Duplicates, "erp_refused", s.Refused)
+	log.Info("demo stopped", "erp_invoices", s.Received, "erp_duplicates", s.Duplicates, "erp_refused", s.Refused, "erp_edited", s.Edited)
 	return errors.Join(serveErr, simErr)
 }
 

@@ -57,9 +57,11 @@ func demoGet(t *testing.T, base, path string, v any) bool {
 // TestDemoShowsEveryState runs `crossdock demo` on the real binary at
 // 600× and watches the API until the demo has shown what it promises:
 // shipments in transit and invoiced, one on hold with an open case,
-// invoices posted to the ERP, and the ERP's outage with its recovery (a
-// delivery that needed more than one attempt, and the backlog drained).
-// Then SIGTERM stops it cleanly.
+// invoices posted to the ERP, the ERP's outage with its recovery (a
+// delivery that needed more than one attempt, and the backlog drained),
+// and the finance clerk's reconciliation runs finding the invoice edited
+// in the ERP and the fuel card used far from its truck. Then SIGTERM
+// stops it cleanly.
 func TestDemoShowsEveryState(t *testing.T) {
 	t.Parallel()
 	bin := hubtest.Binary(t)
@@ -171,6 +173,50 @@ func TestDemoShowsEveryState(t *testing.T) {
 	})
 	t.Logf("seen after: %v", seen)
 
+	// At noon of the simulated day (24 s in at 600×) the finance clerk
+	// reconciles: the invoices run finds the invoice the ERP's clerk
+	// discounted, the fuel run the card used far from its truck.
+	runs := map[string]demoRun{}
+	waitFor(t, 90*time.Second, "the finance clerk's reconciliation runs with their findings", func() bool {
+		select {
+		case <-exited:
+			t.Fatalf("demo exited: %s", demoTail(stderr.String(), 4000))
+		default:
+		}
+		var list struct {
+			Items []struct{ ID, Kind, Status string }
+		}
+		if !demoGet(t, base, "/api/v1/reconciliations", &list) {
+			return false
+		}
+		for _, r := range list.Items {
+			if _, ok := runs[r.Kind]; ok || r.Status == "running" {
+				continue
+			}
+			var run demoRun
+			if !demoGet(t, base, "/api/v1/reconciliations/"+r.ID, &run) {
+				return false
+			}
+			if run.Status != "done" {
+				t.Fatalf("%s run %s: %s: %s", r.Kind, r.ID, run.Status, run.Error)
+			}
+			runs[r.Kind] = run
+			mark("reconciled " + r.Kind)
+		}
+		return len(runs) == 2
+	})
+	t.Logf("reconciled after: invoices %s, fuel %s", seen["reconciled invoices"], seen["reconciled fuel"])
+	for kind, code := range map[string]string{"invoices": "amount_mismatch", "fuel": "fuel_far_from_vehicle"} {
+		run := runs[kind]
+		if run.Counts[code] != 1 {
+			t.Errorf("%s run: checked %d, counts %v; want one %s", kind, run.Checked, run.Counts, code)
+		}
+		t.Logf("%s run: checked %d, counts %v", kind, run.Checked, run.Counts)
+		for _, f := range run.Findings {
+			t.Logf("%s run: %s: %s", kind, f.Code, f.Detail)
+		}
+	}
+
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	stopping := time.Now()
 	select {
@@ -185,6 +231,15 @@ func TestDemoShowsEveryState(t *testing.T) {
 	if !strings.Contains(stderr.String(), `"msg":"demo stopped"`) {
 		t.Errorf("no clean stop in the log")
 	}
+}
+
+// demoRun is a reconciliation run as GET /api/v1/reconciliations/{id}
+// answers it.
+type demoRun struct {
+	Status, Error string
+	Checked       int
+	Counts        map[string]int
+	Findings      []struct{ Code, Detail string }
 }
 
 func demoTail(s string, n int) string {

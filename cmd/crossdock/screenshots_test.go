@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"os"
@@ -57,7 +58,7 @@ func TestConsoleScreenshots(t *testing.T) {
 	})
 	time.Sleep(20 * time.Second) // the simulated day moves on; pictures of a busier hub
 
-	shot := func(name, path, ready string) {
+	shot := func(ctx context.Context, name, path, ready string) {
 		t.Helper()
 		err := chromedp.Do(ctx,
 			chromedp.Navigate(base+path),
@@ -75,23 +76,44 @@ func TestConsoleScreenshots(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := chromedp.Do(ctx,
-		chromedp.Navigate(base+"/"),
-		chromedp.SendKeys(css(`#key`), hubtest.AdminKey),
-		chromedp.Submit(css(`#key`)),
-		chromedp.WaitVisible(css(`#ops-cases`)),
-	); err != nil {
-		t.Fatalf("log in: %v", err)
+	logIn := func(ctx context.Context) {
+		t.Helper()
+		if err := chromedp.Do(ctx,
+			chromedp.Navigate(base+"/"),
+			chromedp.SendKeys(css(`#key`), hubtest.AdminKey),
+			chromedp.Submit(css(`#key`)),
+			chromedp.WaitVisible(css(`#ops-cases`)),
+		); err != nil {
+			t.Fatalf("log in: %v", err)
+		}
 	}
+	logIn(ctx)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	shot("console-ops.png", "/console/ops", "#ops-map")
-	shot("console-finance.png", "/console/finance", "#fin-revenue")
-	shot("console-shipment.png", "/console/shipments/"+shipment.Items[0].ID, "#sh-timeline")
-	shot("console-platform.png", "/console/platform", "#plat-connectors")
+	shot(ctx, "console-ops.png", "/console/ops", "#ops-map")
+	shot(ctx, "console-finance.png", "/console/finance", "#fin-revenue")
+	shot(ctx, "console-shipment.png", "/console/shipments/"+shipment.Items[0].ID, "#sh-timeline")
+	shot(ctx, "console-platform.png", "/console/platform", "#plat-connectors")
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateScale(2))); err != nil {
 		t.Fatal(err)
 	}
-	shot("track-phone.png", "/track/"+shipment.Items[0].ID, "main")
+	shot(ctx, "track-phone.png", "/track/"+shipment.Items[0].ID, "main")
+
+	// At noon of the simulated day, four minutes in, the finance clerk
+	// reconciles: the invoices run and its finding, in a second browser
+	// (the first one's time is up by then).
+	var runs struct {
+		Items []struct{ ID, Kind string }
+	}
+	waitFor(t, 5*time.Minute, "the finance clerk's reconciliation runs", func() bool {
+		return demoGet(t, base, "/api/v1/reconciliations?status=done", &runs) && len(runs.Items) >= 2
+	})
+	ctx = chromium(t)
+	logIn(ctx)
+	for _, r := range runs.Items {
+		if r.Kind == "invoices" {
+			shot(ctx, "console-reconcile.png", "/console/reconcile?run="+r.ID, "#rec-run table")
+		}
+	}
 }

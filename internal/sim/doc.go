@@ -1,8 +1,8 @@
 // Package sim simulates the systems around a hub — a dispatch system, a
-// fleet of trucks with GPS, the drivers' app, a carrier sending X12 214s,
-// an ops clerk and an ERP — so that `crossdock demo` (and tests) can show
-// the whole flow, orders → GPS → milestones → POD → invoice → ERP, on a
-// running hub. It talks to the hub only through its public HTTP API, as a
+// fleet of trucks with GPS and fuel cards, the drivers' app, a carrier
+// sending X12 214s, an ops clerk, a finance clerk and an ERP — so that
+// `crossdock demo` (and tests) can show the whole flow, orders → GPS →
+// milestones → POD → invoice → ERP → reconciliation, on a running hub. It talks to the hub only through its public HTTP API, as a
 // real integration would, and owns nothing of the hub's.
 //
 // # The simulated systems
@@ -19,6 +19,21 @@
 //     one request. Trucks stay at stops for realistic times (loading 20–45
 //     min, unloading 15–40 min, sometimes 95–150 min: detention), so the
 //     hub derives arrival, departure and dwell from its geofences itself.
+//   - The fleet also relays the fuel-card transactions of its own trucks
+//     (fuel.purchased, source fuel-card/demo, in the same requests as the
+//     fixes): a truck burns 29–35 l/100 km and fills up wherever it is on
+//     its road once it has burned 230–380 litres since the last fill,
+//     about once a day, at a station under a kilometre off the road named
+//     after the nearest city, at 1.659–1.849 EUR a litre. One truck's card,
+//     picked by the seed, is also used once between 09:00 and 11:00 at a
+//     station at least 400 km from the truck (card misuse).
+//   - At noon of every simulated day, once every connector of the hub has
+//     delivered its backlog, the finance clerk starts two reconciliation
+//     runs (POST /api/v1/reconciliations): invoices over the wall clock
+//     since the start (the hub stamps invoices with its own clock) and fuel
+//     over the simulated day so far (events carry simulated times); the
+//     next day's runs go on from there. It logs their ids, then what they
+//     found.
 //   - The drivers' app sends each delivery's proof of delivery
 //     (delivery.completed with signer, place and pieces). About 15 % report
 //     a problem — damaged goods, no signature, pieces short — which opens a
@@ -34,7 +49,11 @@
 //     connector posts, idempotent by Idempotency-Key, and goes down for 15
 //     simulated minutes of maintenance (503 with Retry-After) from minute
 //     15 of the simulated day, once it has taken two invoices; the hub's
-//     circuit breaker opens, its backlog grows, then drains.
+//     circuit breaker opens, its backlog grows, then drains. When it creates
+//     its fourth invoice, a clerk in the ERP keys a 10 % discount on the
+//     third by hand, so the ERP's total no longer agrees with the hub's
+//     (GET /invoices/{id} answers the edited total): the finance clerk's
+//     invoices run finds it.
 //
 // The first shipment of every truck is under way when the day starts and
 // finishes in its first 45 simulated minutes, with one damaged delivery
@@ -73,13 +92,15 @@
 //
 // # Determinism
 //
-// The scenario — orders, routes, fixes, exceptions, resolutions — is a pure
-// function of the seed, the number of vehicles, whether a carrier takes
-// part and the day's origin: each truck draws its plan and its GPS noise
-// from random streams of its own (math/rand/v2 PCG seeded from the seed),
-// so the order in which the wall clock lets things happen does not change
-// them. Only when things are sent depends on the clock: every tick
-// (Options.Tick) sends what became due, system by system, in rounds that
-// keep each truck's events in the order they happened. With a fake Clock
-// the requests themselves are reproducible byte for byte.
+// The scenario — orders, routes, fixes, fuel purchases, exceptions,
+// resolutions — is a pure function of the seed, the number of vehicles,
+// whether a carrier takes part and the day's origin: each truck draws its
+// plan, its GPS noise and its fuel purchases from random streams of its
+// own (math/rand/v2 PCG seeded from the seed), so the order in which the
+// wall clock lets things happen does not change them. Only when things are
+// sent depends on the clock: every tick (Options.Tick) sends what became
+// due, system by system, in rounds that keep each truck's events in the
+// order they happened. The finance clerk's invoices runs span wall-clock
+// periods, so only they depend on when the clock reached noon. With a
+// fake Clock the requests themselves are reproducible byte for byte.
 package sim

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net/http"
 	"strings"
 	"sync"
@@ -23,6 +24,11 @@ const (
 	// erpRetryAfter is what the ERP asks callers to wait during its
 	// outage, in wall-clock seconds.
 	erpRetryAfter = "2"
+	// DefaultEditInvoice: the third invoice the ERP creates is edited by
+	// hand.
+	DefaultEditInvoice = 3
+	// erpDiscount is the discount the ERP's clerk keys, in percent.
+	erpDiscount = 10
 )
 
 // ERPOptions configure an ERP.
@@ -43,7 +49,12 @@ type ERPOptions struct {
 	// end (the hub was slow to send invoices), the outage lasts until as
 	// many have been, but no longer than once more its length; default 3.
 	MinRefused int
-	// Logger notes the outage's start and end; default none.
+	// EditInvoice is the invoice, counted in the order the ERP creates
+	// them, on which a clerk in the ERP keys a 10 % discount by hand when
+	// the next one is created, so that the ERP's total no longer agrees
+	// with the hub's; default 3, negative for none.
+	EditInvoice int
+	// Logger notes the outage's start and end and the edit; default none.
 	Logger *slog.Logger
 }
 
@@ -52,14 +63,18 @@ type ERPStats struct {
 	Received   int // invoices created
 	Duplicates int // repeats of an invoice already created, answered with its reference
 	Refused    int // posts answered 503 during the outage
+	Edited     int // invoices whose total a clerk changed by hand
 }
 
 // ERP is a fake ERP taking invoices: POST /invoices with the hub's rest
 // connector body (the invoice.ready CloudEvent) creates one and answers
 // 201 {"erp_ref": "ERP-000001"}; a repeat with the same Idempotency-Key
 // answers 200 with the same reference. During its maintenance window (see
-// ERPOptions) it answers 503 with Retry-After. GET /invoices/{id} answers the invoice's reference and
-// total. It is safe for concurrent use.
+// ERPOptions) it answers 503 with Retry-After. GET /invoices/{id} (the
+// hub's invoice id) answers {"id", "erp_ref", "number" (the same
+// reference, where the hub's rest connector reads it), "total"}, the total
+// as it stands after a clerk's edit (ERPOptions.EditInvoice). It is safe
+// for concurrent use.
 type ERP struct {
 	o  ERPOptions
 	tl Timeline
@@ -68,6 +83,7 @@ type ERP struct {
 	stats    ERPStats
 	byKey    map[string]string
 	byID     map[string]erpInvoice
+	edit     string // the id of the invoice the clerk edits, once created
 	down     bool
 	begun    bool          // the outage has begun (and maybe ended)
 	downFrom time.Duration // when it began, since the day's origin
@@ -76,6 +92,7 @@ type ERP struct {
 type erpInvoice struct {
 	ID     string `json:"id"`
 	ERPRef string `json:"erp_ref"`
+	Number string `json:"number"`
 	Total  string `json:"total"`
 }
 
@@ -98,6 +115,9 @@ func NewERP(o ERPOptions) *ERP {
 	}
 	if o.MinRefused == 0 {
 		o.MinRefused = DefaultMinRefused
+	}
+	if o.EditInvoice == 0 {
+		o.EditInvoice = DefaultEditInvoice
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -187,8 +207,31 @@ func (e *ERP) post(w http.ResponseWriter, r *http.Request) {
 	e.stats.Received++
 	ref := fmt.Sprintf("ERP-%06d", e.stats.Received)
 	e.byKey[key] = ref
-	e.byID[ev.Data.ID] = erpInvoice{ID: ev.Data.ID, ERPRef: ref, Total: ev.Data.Total}
+	e.byID[ev.Data.ID] = erpInvoice{ID: ev.Data.ID, ERPRef: ref, Number: ref, Total: ev.Data.Total}
+	switch e.stats.Received {
+	case e.o.EditInvoice:
+		e.edit = ev.Data.ID
+	case e.o.EditInvoice + 1:
+		e.discount()
+	}
 	answer(w, http.StatusCreated, map[string]string{"erp_ref": ref})
+}
+
+// discount is the ERP's clerk keying a discount on invoice e.edit: its
+// total drops by erpDiscount percent, to the cent; e.mu held.
+func (e *ERP) discount() {
+	inv := e.byID[e.edit]
+	total, ok := new(big.Rat).SetString(inv.Total)
+	if !ok {
+		e.o.Logger.Warn("erp: the clerk could not edit an invoice whose total is not a number", "invoice", inv.ID, "total", inv.Total)
+		return
+	}
+	edited := total.Mul(total, big.NewRat(100-erpDiscount, 100)).FloatString(2)
+	e.o.Logger.Info("erp: a clerk keyed a discount by hand", "invoice", inv.ID, "erp_ref", inv.ERPRef,
+		"discount_pct", erpDiscount, "total_was", inv.Total, "total", edited)
+	inv.Total = edited
+	e.byID[e.edit] = inv
+	e.stats.Edited++
 }
 
 func answer(w http.ResponseWriter, status int, v any) {

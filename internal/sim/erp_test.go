@@ -1,7 +1,10 @@
 package sim
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -38,14 +41,21 @@ func (c *fakeClock) set(t time.Time) {
 	c.now = t
 }
 
-func invoiceEvent(id string) string {
+func invoiceEvent(id, total string) string {
 	return `{"specversion":"1.0","id":"e-` + id + `","source":"crossdock/billing","type":"invoice.ready","subject":"SHP-1",` +
-		`"data":{"id":"` + id + `","total":"321.00"}}`
+		`"data":{"id":"` + id + `","total":"` + total + `"}}`
 }
 
 func postInvoice(t *testing.T, erp *ERP, key, invoice string) (int, string, string) {
 	t.Helper()
-	req := httptest.NewRequest(http.MethodPost, "/invoices", strings.NewReader(invoiceEvent(invoice)))
+	return postTotal(t, erp, key, invoice, "321.00")
+}
+
+// postTotal posts invoice with total and returns the status, the ERP's
+// reference and Retry-After.
+func postTotal(t *testing.T, erp *ERP, key, invoice, total string) (int, string, string) {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, "/invoices", strings.NewReader(invoiceEvent(invoice, total)))
 	if key != "" {
 		req.Header.Set("Idempotency-Key", key)
 	}
@@ -139,6 +149,62 @@ func TestSimERPOutage(t *testing.T) {
 		}
 		if got := erp.Stats().Refused; got != refused {
 			t.Errorf("%s: refused %d, want %d", c.name, got, refused)
+		}
+	}
+}
+
+// erpTotal is what GET /invoices/{id} answers.
+func erpTotal(t *testing.T, erp *ERP, id string) (number, total string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	erp.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/invoices/"+id, nil))
+	var out struct{ ERPRef, Number, Total string }
+	if err := json.Unmarshal(rec.Body.Bytes(), &out); rec.Code != http.StatusOK || err != nil {
+		t.Fatalf("GET /invoices/%s: %d %s", id, rec.Code, rec.Body)
+	}
+	return out.Number, out.Total
+}
+
+// TestSimERPEdit: when the ERP creates the invoice after the EditInvoice-th
+// (repeats do not count), a clerk keys a 10 % discount on that one, to
+// the cent; the ERP answers the edited total, counts and logs the edit.
+func TestSimERPEdit(t *testing.T) {
+	t.Parallel()
+	type post struct{ key, invoice, total string }
+	posts := []post{{"k1", "INV-1", "321.00"}, {"k2", "INV-2", "150.00"}, {"k3", "INV-3", "482.54"},
+		{"k3", "INV-3", "482.54"}, {"k4", "INV-4", "99.99"}, {"k5", "INV-5", "10.00"}}
+	for _, c := range []struct {
+		name   string
+		edit   int
+		posts  int      // how many of posts are sent
+		want   []string // the ERP's totals of INV-1… afterwards
+		edited int
+	}{
+		{"not before the next invoice", 0, 4, []string{"321.00", "150.00", "482.54"}, 0},
+		{"the third by default", 0, 5, []string{"321.00", "150.00", "434.29", "99.99"}, 1},
+		{"once", 0, 6, []string{"321.00", "150.00", "434.29", "99.99", "10.00"}, 1},
+		{"the first", 1, 6, []string{"288.90", "150.00", "482.54", "99.99", "10.00"}, 1},
+		{"the fourth, rounded to the cent", 4, 6, []string{"321.00", "150.00", "482.54", "89.99", "10.00"}, 1},
+		{"none", -1, 6, []string{"321.00", "150.00", "482.54", "99.99", "10.00"}, 0},
+	} {
+		start := time.Date(2026, 11, 24, 21, 30, 0, 0, time.UTC)
+		var log bytes.Buffer
+		erp := NewERP(ERPOptions{Clock: &fakeClock{now: start}, Start: start, Speed: 60, EditInvoice: c.edit,
+			Logger: slog.New(slog.NewTextHandler(&log, nil))})
+		for _, p := range posts[:c.posts] {
+			postTotal(t, erp, p.key, p.invoice, p.total)
+		}
+		for i, want := range c.want {
+			number, total := erpTotal(t, erp, fmt.Sprintf("INV-%d", i+1))
+			if total != want || number != fmt.Sprintf("ERP-%06d", i+1) {
+				t.Errorf("%s: INV-%d is %s %s in the ERP, want %s", c.name, i+1, number, total, want)
+			}
+		}
+		if got := erp.Stats().Edited; got != c.edited {
+			t.Errorf("%s: %d edited, want %d", c.name, got, c.edited)
+		}
+		if logged := strings.Count(log.String(), "a clerk keyed a discount by hand"); logged != c.edited {
+			t.Errorf("%s: the edit logged %d times:\n%s", c.name, logged, log.String())
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 )
 
 // hubClient calls the hub's API.
@@ -194,4 +195,58 @@ func (h *hubClient) putLocation(ctx context.Context, c *city, p place) error {
 	_, err := h.call(ctx, http.MethodPut, "/api/v1/locations/"+url.PathEscape(p.id), h.key, "application/json", body,
 		http.StatusOK, http.StatusCreated, http.StatusNoContent)
 	return err
+}
+
+// startReconciliation starts a reconciliation run of kind over [from, to)
+// and returns its id.
+func (h *hubClient) startReconciliation(ctx context.Context, kind string, from, to time.Time) (string, error) {
+	body, _ := json.Marshal(map[string]any{"kind": kind, "from": from.UTC(), "to": to.UTC()})
+	b, err := h.call(ctx, http.MethodPost, "/api/v1/reconciliations", h.key, "application/json", body, http.StatusAccepted)
+	if err != nil {
+		return "", err
+	}
+	var out struct{ ID string }
+	if err := json.Unmarshal(b, &out); err != nil || out.ID == "" {
+		return "", fmt.Errorf("reconciliation answer: %q", b)
+	}
+	return out.ID, nil
+}
+
+// runState is a reconciliation run's progress.
+type runState struct {
+	Status   string
+	Checked  int64
+	Findings int64 `json:"findings_count"`
+	Counts   map[string]int64
+	Error    string
+}
+
+// reconciliation reads a run's state (and none of its findings).
+func (h *hubClient) reconciliation(ctx context.Context, id string) (runState, error) {
+	var out runState
+	b, err := h.call(ctx, http.MethodGet, "/api/v1/reconciliations/"+url.PathEscape(id)+"?limit=1", h.key, "", nil, http.StatusOK)
+	if err != nil {
+		return out, err
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		return out, fmt.Errorf("reconciliation answer: %w", err)
+	}
+	return out, nil
+}
+
+// backlog is how many deliveries the hub's connectors have waiting.
+func (h *hubClient) backlog(ctx context.Context) (int, error) {
+	b, err := h.call(ctx, http.MethodGet, "/api/v1/connectors", h.key, "", nil, http.StatusOK)
+	if err != nil {
+		return 0, err
+	}
+	var out struct{ Items []struct{ Backlog int } }
+	if err := json.Unmarshal(b, &out); err != nil {
+		return 0, fmt.Errorf("connectors answer: %w", err)
+	}
+	n := 0
+	for _, c := range out.Items {
+		n += c.Backlog
+	}
+	return n, nil
 }

@@ -108,6 +108,7 @@ type vehicle struct {
 	home       int
 	plan       *rand.Rand // planning decisions, consumed in job order
 	noise      *rand.Rand // GPS noise, consumed in fix order
+	card       *card      // its fuel card; nil for a carrier's truck
 	legs       []leg
 	at         point     // where the planned path ends
 	end        time.Time // when it ends: the last planned stop's departure
@@ -150,18 +151,26 @@ func newScenario(seed int64, vehicles int, origin time.Time, carrier bool) *scen
 		}
 		v.odo = float64(80000 + v.plan.IntN(520000))
 		s.planFirst(v)
+		if !v.carrier {
+			v.card = newCard(seed, v)
+		}
 		s.vehicles = append(s.vehicles, v)
+	}
+	if k, at := misusedCard(seed, origin, s.vehicles); k >= 0 {
+		s.vehicles[k].card.misuseAt = at
 	}
 	return s
 }
 
-// advance plans every vehicle at least planAhead past now and moves what
-// is due by now (events, fixes) to the vehicles' due queues.
+// advance plans every vehicle at least planAhead past now, with the fuel
+// purchases its path reaches, and moves what is due by now (events,
+// fixes) to the vehicles' due queues.
 func (s *scenario) advance(now time.Time) {
 	for _, v := range s.vehicles {
 		for v.end.Before(now.Add(planAhead)) {
 			s.planNext(v)
 		}
+		v.planFuel()
 		v.generate(now)
 	}
 }

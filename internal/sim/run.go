@@ -29,7 +29,8 @@ const (
 type Options struct {
 	// BaseURL is the hub, e.g. http://127.0.0.1:8080. Required.
 	BaseURL string
-	// Key is an API key with the scopes events:write, read, ops and, with
+	// Key is an API key with the scopes events:write, read, ops (which
+	// also lets the finance clerk start reconciliation runs) and, with
 	// Carrier set, admin (to issue the carrier its key). Required.
 	Key string
 	// Speed is how many times faster than the wall clock the simulated
@@ -99,14 +100,14 @@ func (o Options) withDefaults() (Options, error) {
 }
 
 // Run simulates the dispatch system, the fleet, the drivers' app, the
-// carrier and the ops clerk against the hub at o.BaseURL until ctx ends
-// (or o.Duration passes), and returns nil then. Every tick it sends what
-// became due on the simulated clock: each system one request per round,
-// and the events of one truck in the order they happened (see the package
-// documentation). A request the hub does not answer, or answers with 5xx
-// or 429, is sent again on the next tick; one it refuses is logged and
-// dropped. It returns an error only for invalid options or a Carrier the
-// hub does not know.
+// carrier, the ops clerk and the finance clerk against the hub at
+// o.BaseURL until ctx ends (or o.Duration passes), and returns nil then.
+// Every tick it sends what became due on the simulated clock: each system
+// one request per round, and the events of one truck in the order they
+// happened (see the package documentation). A request the hub does not
+// answer, or answers with 5xx or 429, is sent again on the next tick; one
+// it refuses is logged and dropped. It returns an error only for invalid
+// options or a Carrier the hub does not know.
 func Run(ctx context.Context, o Options) error {
 	o, err := o.withDefaults()
 	if err != nil {
@@ -130,6 +131,7 @@ func Run(ctx context.Context, o Options) error {
 			simNow := tl.Sim(now)
 			r.sc.advance(simNow)
 			r.flush(ctx)
+			r.reconcile(ctx, now, simNow)
 			r.progress(now, simNow)
 		}
 		if o.Duration > 0 && !now.Before(o.Start.Add(o.Duration)) {
@@ -157,7 +159,10 @@ type runner struct {
 	down       bool   // the hub did not answer the last call
 	hour       time.Time
 	caughtUp   bool
-	counts     struct{ released, assigned, cancelled, fixes, pods, exceptions, statuses, interchanges, resolved int }
+	clerk      financeClerk
+	counts     struct {
+		released, assigned, cancelled, fixes, fuel, pods, exceptions, statuses, interchanges, resolved int
+	}
 }
 
 // setup writes the customers and locations (master data) and gets the
@@ -308,6 +313,8 @@ func (r *runner) send(ctx context.Context, sk sink, batch []entry) error {
 			r.counts.cancelled++
 		case kindFix:
 			r.counts.fixes++
+		case kindFuel:
+			r.counts.fuel++
 		case kindPOD:
 			r.counts.pods++
 			if j := e.it.job; j.exception != "" && j.stops[j.excStop] == e.it.stop {
@@ -380,7 +387,7 @@ func (r *runner) progress(wall, simNow time.Time) {
 		r.hour = h
 		c := r.counts
 		r.log.Info("simulated clock", "time", simNow.Format("Mon 15:04 MST"), "orders", c.released, "assigned", c.assigned,
-			"cancelled", c.cancelled, "positions", c.fixes, "carrier_statuses", c.statuses, "interchanges", c.interchanges, "pods", c.pods,
+			"cancelled", c.cancelled, "positions", c.fixes, "fuel_purchases", c.fuel, "carrier_statuses", c.statuses, "interchanges", c.interchanges, "pods", c.pods,
 			"pod_exceptions", c.exceptions, "cases_resolved", c.resolved)
 	}
 	if !r.caughtUp && !simNow.Before(wall.Add(-Behind)) {

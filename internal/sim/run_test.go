@@ -26,17 +26,21 @@ type request struct {
 
 // recorder is a stand-in hub: it records every request and answers it as
 // the hub would when all goes well. Its cases endpoint lists one open
-// case of each exception kind for any shipment.
+// case of each exception kind for any shipment; a reconciliation run it
+// starts is done at once, and its connectors have nothing waiting.
 type recorder struct {
 	clk *fakeClock
-	mu  sync.Mutex
-	got []request
+	// backlogUntil: the connectors have deliveries waiting until then.
+	backlogUntil time.Time
+	mu           sync.Mutex
+	got          []request
 }
 
 func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	rec.mu.Lock()
 	rec.got = append(rec.got, request{r.Method, r.URL.RequestURI(), r.Header.Get("Authorization"), r.Header.Get("Content-Type"), body, rec.clk.Now()})
+	n := len(rec.got)
 	rec.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	switch {
@@ -58,6 +62,17 @@ func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasSuffix(r.URL.Path, "/edi"):
 		w.WriteHeader(http.StatusAccepted)
 		_, _ = io.WriteString(w, `{"results":[],"ack":""}`)
+	case r.URL.Path == "/api/v1/reconciliations":
+		w.WriteHeader(http.StatusAccepted)
+		fmt.Fprintf(w, `{"id":"run-%d","status":"running"}`, n)
+	case r.URL.Path == "/api/v1/connectors":
+		backlog := 0
+		if rec.clk.Now().Before(rec.backlogUntil) {
+			backlog = 2
+		}
+		fmt.Fprintf(w, `{"items":[{"name":"erp","state":"closed","backlog":%d}]}`, backlog)
+	case strings.HasPrefix(r.URL.Path, "/api/v1/reconciliations/"):
+		_, _ = io.WriteString(w, `{"status":"done","checked":3,"findings_count":1,"counts":{"amount_mismatch":1}}`)
 	case r.URL.Path == "/api/v1/cases":
 		s := r.URL.Query().Get("shipment_id")
 		fmt.Fprintf(w, `{"items":[{"id":"c1-%[1]s","code":"damaged"},{"id":"c2-%[1]s","code":"missing_signature"},{"id":"c3-%[1]s","code":"shortage"},{"id":"c4-%[1]s","code":"late_arrival"}]}`, s)
@@ -66,13 +81,21 @@ func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// simStart is when simulate starts on the fake wall clock.
+var simStart = time.Date(2026, 11, 24, 21, 30, 0, 0, time.UTC)
+
 // simulate runs a whole simulation against a recorder on a fake clock
-// and returns what it sent.
+// from simStart and returns what it sent.
 func simulate(t *testing.T, seed int64, vehicles int, speed float64, d time.Duration) []request {
 	t.Helper()
-	start := time.Date(2026, 11, 24, 21, 30, 0, 0, time.UTC)
-	clk := &fakeClock{now: start}
-	rec := &recorder{clk: clk}
+	return simulateOn(t, &recorder{clk: &fakeClock{now: simStart}}, seed, vehicles, speed, d)
+}
+
+// simulateOn runs a whole simulation against rec, from the time on its
+// clock, and returns what it sent.
+func simulateOn(t *testing.T, rec *recorder, seed int64, vehicles int, speed float64, d time.Duration) []request {
+	t.Helper()
+	clk := rec.clk
 	srv := httptest.NewServer(rec)
 	defer srv.Close()
 	err := Run(context.Background(), Options{BaseURL: srv.URL, Key: "admin-key", Speed: speed, Vehicles: vehicles, Seed: seed,

@@ -15,6 +15,7 @@ const (
 	kindAssign              // dispatch: route.assigned
 	kindCancel              // dispatch: shipment.cancelled
 	kindFix                 // fleet: telemetry.position
+	kindFuel                // fleet: fuel.purchased, relayed from the fuel card's provider
 	kindStatus              // carrier: an AT7 status in an X12 214
 	kindPOD                 // driver app: delivery.completed
 	kindResolve             // ops clerk: resolve the shipment's case
@@ -35,7 +36,7 @@ const (
 
 func (k kind) sink() sink {
 	switch k {
-	case kindFix:
+	case kindFix, kindFuel:
 		return sinkFleet
 	case kindStatus:
 		return sinkCarrier
@@ -53,6 +54,9 @@ const (
 	SourceDispatch = "dispatch/demo-tms"
 	SourceFleet    = "fleet/demo-telematics"
 	SourceDriver   = "driver-app/demo"
+	// SourceFuelCard is the fuel card's provider, whose transactions
+	// (fuel.purchased) the fleet relays.
+	SourceFuelCard = "fuel-card/demo"
 )
 
 // item is one thing a vehicle's systems send, at a simulated time.
@@ -62,8 +66,9 @@ type item struct {
 	kind kind
 	job  *job
 	stop *stop
-	code string // kindStatus: the AT7 status code
-	fix  fix    // kindFix
+	code string    // kindStatus: the AT7 status code
+	fix  fix       // kindFix
+	buy  *purchase // kindFuel
 }
 
 // fix is one GPS position report.
@@ -175,6 +180,15 @@ type cePosition struct {
 	OdometerKm float64 `json:"odometer_km"`
 }
 
+type ceFuel struct {
+	Liters   float64 `json:"liters"`
+	Amount   string  `json:"amount"`
+	Currency string  `json:"currency"`
+	Lat      float64 `json:"lat"`
+	Lon      float64 `json:"lon"`
+	Station  string  `json:"station"`
+}
+
 type cePoint struct {
 	Lat float64 `json:"lat"`
 	Lon float64 `json:"lon"`
@@ -227,6 +241,10 @@ func (it item) event(v *vehicle) ce {
 		f := it.fix
 		return ce{SpecVersion: "1.0", ID: f.id, Source: SourceFleet, Type: "telemetry.position", Subject: v.id, Time: stamp(it.at),
 			Data: cePosition{Lat: f.lat, Lon: f.lon, SpeedKph: f.kph, Heading: f.head, OdometerKm: f.odoK}}
+	case kindFuel:
+		b := it.buy
+		return ce{SpecVersion: "1.0", ID: b.id, Source: SourceFuelCard, Type: "fuel.purchased", Subject: v.id, Time: stamp(it.at),
+			Data: ceFuel{Liters: b.liters, Amount: b.amount(), Currency: "EUR", Lat: b.at.lat, Lon: b.at.lon, Station: b.station}}
 	}
 	st := it.stop
 	p := st.pod
