@@ -262,8 +262,18 @@ func TestIntegrationUnacknowledgedIsRedelivered(t *testing.T) {
 	for i := 30; i < 40; i++ {
 		publish(t, pub, fmt.Sprintf("cdtest/%s/dev-%d", run, i%3), position(i))
 	}
+	// The broker resends the unacknowledged messages as soon as it accepts
+	// the connection; the second session subscribes again only later, so
+	// they arrive before the subscription's handler exists.
 	ok := &recorder{}
-	s2 := start(t, cfg, ok)
+	s2, err := New(cfg, ok, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2.resubscribeDelay = 300 * time.Millisecond
+	if err := s2.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	defer s2.Close(context.Background())
 	waitFor(t, "all 40 positions", func() bool { p, _ := ok.counts(); return p >= 40 })
 	ok.mu.Lock()

@@ -78,6 +78,9 @@ type Subscriber struct {
 	started    bool          // the batcher runs
 	done       chan struct{} // closed when the batcher has stopped
 	stop       chan struct{}
+	// resubscribeDelay holds onConnect back before it subscribes, as a
+	// busy client's goroutine would be; tests set it.
+	resubscribeDelay time.Duration
 }
 
 // New returns a Subscriber; it does not connect yet. A nil log discards.
@@ -108,6 +111,13 @@ func New(cfg Config, sink ingest.Sink, log *slog.Logger) (*Subscriber, error) {
 		SetMaxReconnectInterval(cfg.MaxReconnectInterval).SetResumeSubs(true).
 		SetKeepAlive(30 * time.Second).SetConnectTimeout(cfg.ConnectTimeout).
 		SetOnConnectHandler(s.onConnect).
+		// A persistent session's unacknowledged messages are resent as soon
+		// as the broker accepts the connection, which can be before
+		// onConnect has subscribed again and so before the subscription's
+		// handler exists. Without a default handler paho neither delivers
+		// nor acknowledges them, and they fill the broker's in-flight window
+		// for good: every message of this client is the subscription's.
+		SetDefaultPublishHandler(s.handle).
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
 			s.log.Warn("broker connection lost; reconnecting with backoff", "err", err)
 		})
@@ -122,6 +132,7 @@ func New(cfg Config, sink ingest.Sink, log *slog.Logger) (*Subscriber, error) {
 // what it kept for the session, unacknowledged messages first.
 func (s *Subscriber) onConnect(c paho.Client) {
 	s.log.Info("connected to broker", "topic", s.cfg.Topic)
+	time.Sleep(s.resubscribeDelay)
 	tok := c.Subscribe(s.cfg.Topic, 1, s.handle)
 	go func() {
 		if !tok.WaitTimeout(s.cfg.ConnectTimeout) {
