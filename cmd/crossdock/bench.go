@@ -40,6 +40,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	records := fs.Int("records", 1, "with -teltonika: positions per packet")
 	drain := fs.String("drain", "", "pause this connector, ingest -events, resume it and measure how the backlog drains into -sink")
 	sinkAddr := fs.String("sink", "127.0.0.1:19900", "with -drain: where the fast HTTP sink listens (the connector's url must point here)")
+	scenario := fs.String("scenario", "", "instead of generated events, run a scenario: demo (the demo's simulators at -speed with -vehicles for -duration, default 60s)")
+	vehicles := fs.Int("vehicles", 100, "with -scenario demo: the fleet")
+	speed := fs.Float64("speed", 3600, "with -scenario demo: how many times faster than the wall clock the simulated day runs")
 	markdown := fs.Bool("markdown", false, "also print a docs/benchmarks.md table row")
 	quiet := fs.Bool("q", false, "no progress bar")
 	if err := fs.Parse(args); err != nil {
@@ -74,6 +77,17 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		rep, err := bench.RunMQTT(ctx, bench.MQTTOptions{
 			URL: strings.TrimRight(o.URL, "/"), Key: o.Key, Broker: *broker, Prefix: *prefix, Devices: *devices, Positions: o.Events,
 		})
+		if werr := rep.WriteText(stdout); werr != nil {
+			return werr
+		}
+		return err
+	}
+	if *scenario != "" {
+		if *scenario != "demo" {
+			return fmt.Errorf("bench: -scenario %q: the scenario is demo", *scenario)
+		}
+		rep, err := bench.RunScenario(ctx, bench.ScenarioOptions{URL: o.URL, Key: o.Key, Vehicles: *vehicles, Speed: *speed,
+			Seed: o.Seed, Duration: o.Duration, Progress: o.Progress})
 		if werr := rep.WriteText(stdout); werr != nil {
 			return werr
 		}

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -342,5 +345,27 @@ func TestOsmAndDrivesAShipment(t *testing.T) {
 	h.GetJSON("/api/v1/vehicles/VAN-2", &v)
 	if v.Position == nil || math.Abs(v.Position.Lat-50.11) > 1e-6 {
 		t.Fatalf("replayed position not applied: %+v", v)
+	}
+}
+
+// TestBenchDemoScenario: crossdock bench -scenario demo drives a hub with
+// the demo's simulators and reports what the hub accepted.
+func TestBenchDemoScenario(t *testing.T) {
+	t.Parallel()
+	h := hubtest.Start(t, hubtest.Options{})
+	var out, errOut bytes.Buffer
+	code := run([]string{"bench", "-url", h.URL, "-key", hubtest.AdminKey, "-scenario", "demo", "-vehicles", "6", "-speed", "1800",
+		"-duration", "4s", "-q"}, &out, &errOut)
+	if code != 0 {
+		t.Fatalf("exit %d: %s %s", code, out.String(), errOut.String())
+	}
+	m := regexp.MustCompile(`accepted\s+(\d+) events \(\d+/s\), (\d+) positions among them`).FindStringSubmatch(out.String())
+	if m == nil || m[1] == "0" || m[2] == "0" || !strings.Contains(out.String(), "demo scenario: 6 vehicles") {
+		t.Fatalf("report:\n%s", out.String())
+	}
+	var l struct{ Items []json.RawMessage }
+	h.GetJSON("/api/v1/shipments?limit=5", &l)
+	if len(l.Items) == 0 {
+		t.Fatal("the scenario released no shipment")
 	}
 }
