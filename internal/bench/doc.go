@@ -16,6 +16,10 @@
 // It refuses any target that is not a loopback address or "localhost":
 // load tests never leave the machine.
 //
+// RunScenario instead runs the simulators of `crossdock demo` (package sim,
+// a client of the public API like this one) against the hub as fast as
+// they go: the realistic mix at fleet scale.
+//
 // The package talks to the hub only through its public HTTP contract; it must
 // not import the hub's own packages (canonical, pipeline, store, …), so it
 // measures exactly what a partner would see.

@@ -424,3 +424,10 @@ func TestRunDrawsProgress(t *testing.T) {
 		t.Errorf("progress output %q", out)
 	}
 }
+
+func TestScenarioRefusesRemoteHubs(t *testing.T) {
+	_, err := RunScenario(context.Background(), ScenarioOptions{URL: "http://hub.example.com:8080", Key: "k", Duration: time.Second})
+	if !errors.Is(err, ErrNotLoopback) {
+		t.Fatalf("RunScenario against a remote hub: %v", err)
+	}
+}

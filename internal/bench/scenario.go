@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,8 +49,9 @@ type ScenarioReport struct {
 
 // RunScenario runs the demo's dispatch, fleet, drivers' app and clerks
 // against the hub at o.URL for o.Duration and reports the requests'
-// latencies and what the hub accepted. The hub's own data ends up as the
-// demo's would: run it against a hub kept for the purpose.
+// latencies and what the hub accepted. Like Run it refuses a hub that is
+// not on loopback (ErrNotLoopback). The hub's data ends up as the demo's
+// would: run it against a hub kept for the purpose.
 func RunScenario(ctx context.Context, o ScenarioOptions) (ScenarioReport, error) {
 	if o.Vehicles <= 0 {
 		o.Vehicles = 100
@@ -62,6 +64,13 @@ func RunScenario(ctx context.Context, o ScenarioOptions) (ScenarioReport, error)
 	}
 	o.URL = strings.TrimRight(o.URL, "/")
 	rep := ScenarioReport{Options: o}
+	u, err := url.Parse(o.URL)
+	if err != nil {
+		return rep, fmt.Errorf("bench: %q: %w", o.URL, err)
+	}
+	if err := checkLoopback(u.Hostname()); err != nil {
+		return rep, fmt.Errorf("bench: refusing to load-test %s: %w", o.URL, err)
+	}
 	ev0, pos0, err := accepted(ctx, o.URL)
 	if err != nil {
 		return rep, err
