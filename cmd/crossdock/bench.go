@@ -7,12 +7,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/crossdockhq/crossdock/internal/app"
 	"github.com/crossdockhq/crossdock/internal/bench"
 )
 
@@ -21,8 +19,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var o bench.Options
 	fs.StringVar(&o.URL, "url", "http://127.0.0.1:8080", "base URL of a running hub (loopback only)")
-	fs.StringVar(&o.Key, "key", os.Getenv("CROSSDOCK_ADMIN_KEY"), "API key with events:write; default $CROSSDOCK_ADMIN_KEY, else the generated key in -data-dir")
-	dataDir := fs.String("data-dir", envOr("CROSSDOCK_DATA_DIR", "./crossdock-data"), "where to find a generated admin key")
+	hubKey := hubKeyFlags(fs, "bench", "events:write")
 	fs.IntVar(&o.Clients, "clients", 64, "concurrent clients")
 	fs.IntVar(&o.Batch, "batch", 1, "events per POST (1 = single-event requests)")
 	fs.IntVar(&o.Events, "events", 100000, "events to send")
@@ -48,13 +45,11 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if o.Key == "" {
-		b, err := os.ReadFile(filepath.Join(*dataDir, app.AdminKeyFile))
-		if err != nil {
-			return fmt.Errorf("bench: no key: pass -key or set CROSSDOCK_ADMIN_KEY (%w)", err)
-		}
-		o.Key = strings.TrimSpace(string(b))
+	key, err := hubKey()
+	if err != nil {
+		return err
 	}
+	o.Key = key
 	if !*quiet {
 		o.Progress = stderr
 	}

@@ -10,9 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"os/signal"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -20,8 +18,6 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
-
-	"github.com/crossdockhq/crossdock/internal/app"
 )
 
 // reconcileUsage heads crossdock reconcile -h.
@@ -49,8 +45,7 @@ func runReconcile(args []string, stdout, stderr io.Writer) error {
 	fs.Usage = func() { fmt.Fprint(stderr, reconcileUsage); fs.PrintDefaults() }
 	var f reconcileFlags
 	fs.StringVar(&f.url, "url", "http://127.0.0.1:8080", "base URL of the running hub")
-	fs.StringVar(&f.key, "key", os.Getenv("CROSSDOCK_ADMIN_KEY"), "API key with scope finance or ops; default $CROSSDOCK_ADMIN_KEY, else the generated key in -data-dir")
-	dataDir := fs.String("data-dir", envOr("CROSSDOCK_DATA_DIR", "./crossdock-data"), "where to find a generated admin key")
+	hubKey := hubKeyFlags(fs, "reconcile", "scope finance or ops")
 	fs.StringVar(&f.kind, "kind", "", "invoices, shipments or fuel (required)")
 	fs.StringVar(&f.from, "from", "", "start of the period checked (required)")
 	fs.StringVar(&f.to, "to", "", "end of the period checked (exclusive); default now")
@@ -67,13 +62,11 @@ func runReconcile(args []string, stdout, stderr io.Writer) error {
 	if !slices.Contains([]string{"table", "json", "csv"}, f.format) {
 		return fmt.Errorf("reconcile: -format %q: use table, json or csv", f.format)
 	}
-	if f.key == "" {
-		b, err := os.ReadFile(filepath.Join(*dataDir, app.AdminKeyFile))
-		if err != nil {
-			return fmt.Errorf("reconcile: no key: pass -key or set CROSSDOCK_ADMIN_KEY (%w)", err)
-		}
-		f.key = strings.TrimSpace(string(b))
+	key, err := hubKey()
+	if err != nil {
+		return err
 	}
+	f.key = key
 	now := time.Now().UTC()
 	from, err := parseDay(f.from, now)
 	if err != nil {

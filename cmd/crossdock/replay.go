@@ -10,16 +10,12 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
-
-	"github.com/crossdockhq/crossdock/internal/app"
 )
 
 // replayUsage heads crossdock replay -h.
@@ -48,8 +44,7 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 	fs.Usage = func() { fmt.Fprint(stderr, replayUsage); fs.PrintDefaults() }
 	var f replayFlags
 	fs.StringVar(&f.url, "url", "http://127.0.0.1:8080", "base URL of the running hub")
-	fs.StringVar(&f.key, "key", os.Getenv("CROSSDOCK_ADMIN_KEY"), "API key with scope ops; default $CROSSDOCK_ADMIN_KEY, else the generated key in -data-dir")
-	dataDir := fs.String("data-dir", envOr("CROSSDOCK_DATA_DIR", "./crossdock-data"), "where to find a generated admin key")
+	hubKey := hubKeyFlags(fs, "replay", "scope ops")
 	fs.StringVar(&f.connector, "connector", "", "the connector to deliver to (required)")
 	fs.StringVar(&f.types, "type", "", "event types, comma separated; default every type the connector receives")
 	fs.StringVar(&f.from, "from", "", "events at or after this event time")
@@ -65,13 +60,11 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 	if f.connector == "" {
 		return errors.New("replay: -connector is required")
 	}
-	if f.key == "" {
-		b, err := os.ReadFile(filepath.Join(*dataDir, app.AdminKeyFile))
-		if err != nil {
-			return fmt.Errorf("replay: no key: pass -key or set CROSSDOCK_ADMIN_KEY (%w)", err)
-		}
-		f.key = strings.TrimSpace(string(b))
+	key, err := hubKey()
+	if err != nil {
+		return err
 	}
+	f.key = key
 	req := map[string]any{"limit": f.limit, "dry_run": f.dryRun}
 	if f.types != "" {
 		req["types"] = strings.Split(f.types, ",")
