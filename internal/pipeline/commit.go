@@ -570,7 +570,7 @@ func (p *Pipeline) write(ctx context.Context, tx store.Tx, bs *batchState) error
 		}
 	}
 	for _, kind := range sortedKeys(bs.cancels) {
-		if err := tx.CancelJobs(ctx, kind, bs.cancels[kind]); err != nil {
+		if err := tx.CancelJobs(ctx, kind, bs.cancels[kind], bs.now); err != nil {
 			return fmt.Errorf("pipeline: cancel timers: %w", err)
 		}
 	}

@@ -240,8 +240,9 @@ type Tx interface {
 	// running one loses its lease, so its runner cannot mark it done), and
 	// attempts start over when it was done or dead.
 	EnqueueJobs(ctx context.Context, jobs []JobRecord) error
-	// CancelJobs marks the pending jobs of kind with keys done ("cancelled").
-	CancelJobs(ctx context.Context, kind string, keys []string) error
+	// CancelJobs marks the pending jobs of kind with keys done
+	// ("cancelled") at now.
+	CancelJobs(ctx context.Context, kind string, keys []string, now time.Time) error
 	// FinishJob settles a running job leased by node as done or dead in
 	// this transaction (a delivery's outcome commits with what it records);
 	// a job no longer leased by node is left alone.

@@ -75,9 +75,9 @@ func (s *Store) ReplayJobs(ctx context.Context, jobs []store.JobRecord) (int, er
 }
 
 // CancelJobs implements store.Tx.
-func (t *tx) CancelJobs(ctx context.Context, kind string, keys []string) error {
-	if _, err := t.tx.Exec(ctx, `UPDATE jobs SET state = 'done', last_error = 'cancelled' WHERE kind = $1 AND key = ANY($2) AND state = 'pending'`,
-		kind, keys); err != nil {
+func (t *tx) CancelJobs(ctx context.Context, kind string, keys []string, now time.Time) error {
+	if _, err := t.tx.Exec(ctx, `UPDATE jobs SET state = 'done', last_error = 'cancelled', updated_at_ns = $3 WHERE kind = $1 AND key = ANY($2) AND state = 'pending'`,
+		kind, keys, store.UnixNanos(now)); err != nil {
 		return fmt.Errorf("postgres: cancel %s: %w", kind, err)
 	}
 	return nil

@@ -129,10 +129,10 @@ func promoteHead(ctx context.Context, ex execer, group string) error {
 }
 
 // CancelJobs implements store.Tx.
-func (t *tx) CancelJobs(ctx context.Context, kind string, keys []string) error {
+func (t *tx) CancelJobs(ctx context.Context, kind string, keys []string, now time.Time) error {
 	for _, k := range keys {
-		if _, err := closeJobs(ctx, t.tx, `UPDATE jobs SET state = 'done', last_error = 'cancelled' WHERE kind = ? AND key = ? AND state = 'pending'`,
-			kind, k); err != nil {
+		if _, err := closeJobs(ctx, t.tx, `UPDATE jobs SET state = 'done', last_error = 'cancelled', updated_at_ns = ? WHERE kind = ? AND key = ? AND state = 'pending'`,
+			store.UnixNanos(now), kind, k); err != nil {
 			return fmt.Errorf("sqlite: cancel %s %s: %w", kind, k, err)
 		}
 	}

@@ -64,9 +64,9 @@ func testJobs(t *testing.T, open Opener) {
 	}
 	// Cancelled pending jobs are done; a done job enqueued again starts over.
 	write(t, st, func(ctx context.Context, tx store.Tx) error {
-		return tx.CancelJobs(ctx, "timer.rate", []string{"SHP-1", "SHP-9"})
+		return tx.CancelJobs(ctx, "timer.rate", []string{"SHP-1", "SHP-9"}, t0.Add(63*time.Minute))
 	})
-	if j, _ := st.Job(ctx, "timer.rate", "SHP-1"); j.State != store.JobDone || j.LastError != "cancelled" {
+	if j, _ := st.Job(ctx, "timer.rate", "SHP-1"); j.State != store.JobDone || j.LastError != "cancelled" || !j.UpdatedAt.Equal(t0.Add(63*time.Minute)) {
 		t.Fatalf("cancelled: %+v", j)
 	}
 	enqueue(t, st, job("timer.rate", "SHP-1", 4*time.Hour))
@@ -196,7 +196,7 @@ func testJobsFIFO(t *testing.T, open Opener) {
 	h1.Group, h2.Group = "erp|SHP-3", "erp|SHP-3"
 	h1.Kind, h2.Kind, h1.ID, h2.ID = "timer", "timer", "timer/4", "timer/5"
 	enqueue(t, st, h1, h2)
-	write(t, st, func(ctx context.Context, tx store.Tx) error { return tx.CancelJobs(ctx, "timer", []string{"4"}) })
+	write(t, st, func(ctx context.Context, tx store.Tx) error { return tx.CancelJobs(ctx, "timer", []string{"4"}, t0) })
 	if got := fmt.Sprint(claimIDs(t, st, time.Hour+7*time.Second, "d", "timer")); got != "[timer/5@1]" {
 		t.Fatalf("after the head was cancelled: %s", got)
 	}
